@@ -1,0 +1,15 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from noisebank.accounts.roles import can_export, can_upload, is_admin, role_of
+
+
+def role_flags(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    return {
+        "role": role_of(user).group_name,
+        "can_upload": can_upload(user),
+        "can_export": can_export(user),
+        "is_admin": is_admin(user),
+    }

@@ -1,0 +1,79 @@
+"""Who may do what: the one place that answers it.
+
+Roles are Django groups and nest: a researcher can do all a collector can, an admin all a
+researcher can. Superusers are admins.
+"""
+
+from collections.abc import Callable
+from enum import IntEnum
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+
+
+class Role(IntEnum):
+    NONE = 0
+    COLLECTOR = 1
+    RESEARCHER = 2
+    ADMIN = 3
+
+    @property
+    def group_name(self) -> str:
+        return self.name.lower()
+
+
+ROLE_GROUPS = {r.group_name: r for r in Role if r is not Role.NONE}
+
+# A User, an AnonymousUser or whatever request.user holds.
+AnyUser = Any
+
+
+def role_of(user: AnyUser) -> Role:
+    if not user.is_authenticated:
+        return Role.NONE
+    cached = getattr(user, "_noisebank_role", None)
+    if cached is not None:
+        return cached
+    if getattr(user, "is_superuser", False):
+        role = Role.ADMIN
+    else:
+        names = user.groups.values_list("name", flat=True)
+        role = max((ROLE_GROUPS[n] for n in names if n in ROLE_GROUPS), default=Role.NONE)
+    user._noisebank_role = role
+    return role
+
+
+def has_role(user: AnyUser, role: Role) -> bool:
+    return role_of(user) >= role
+
+
+def can_upload(user: AnyUser) -> bool:
+    return has_role(user, Role.COLLECTOR)
+
+
+def can_browse(user: AnyUser) -> bool:
+    return has_role(user, Role.COLLECTOR)
+
+
+def can_export(user: AnyUser) -> bool:
+    return has_role(user, Role.RESEARCHER)
+
+
+def is_admin(user: AnyUser) -> bool:
+    return has_role(user, Role.ADMIN)
+
+
+def role_required(role: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """View decorator: 403 unless the logged-in user has at least `role`."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
+            if not has_role(request.user, role):
+                raise PermissionDenied(f"This needs the {role.group_name} role.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

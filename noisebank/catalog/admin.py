@@ -1,0 +1,103 @@
+from django.contrib import admin
+
+from noisebank.catalog import models as m
+
+
+class TaxonAdmin(admin.ModelAdmin):
+    list_display = ["name", "description"]
+    search_fields = ["name", "description"]
+
+
+class SoundClassInline(admin.TabularInline):
+    model = m.SoundClass
+    extra = 0
+    show_change_link = True
+
+
+class SubclassInline(admin.TabularInline):
+    model = m.Subclass
+    extra = 0
+
+
+class CommunityInline(admin.TabularInline):
+    model = m.Community
+    extra = 0
+
+
+@admin.register(m.Category)
+class CategoryAdmin(TaxonAdmin):
+    inlines = [SoundClassInline]
+
+
+@admin.register(m.SoundClass)
+class SoundClassAdmin(TaxonAdmin):
+    list_display = ["name", "category", "description"]
+    list_filter = ["category"]
+    list_select_related = ["category"]
+    inlines = [SubclassInline]
+
+
+@admin.register(m.Subclass)
+class SubclassAdmin(TaxonAdmin):
+    list_display = ["name", "sound_class", "description"]
+    list_filter = ["sound_class__category"]
+    list_select_related = ["sound_class"]
+
+
+@admin.register(m.Region)
+class RegionAdmin(TaxonAdmin):
+    inlines = [CommunityInline]
+
+
+@admin.register(m.Community)
+class CommunityAdmin(TaxonAdmin):
+    list_display = ["name", "region", "description"]
+    list_filter = ["region"]
+    list_select_related = ["region"]
+
+
+admin.site.register(m.MicrophoneType, TaxonAdmin)
+admin.site.register(m.TimeOfDay, TaxonAdmin)
+admin.site.register(m.DatasetType, TaxonAdmin)
+
+
+@admin.register(m.Device)
+class DeviceAdmin(TaxonAdmin):
+    list_display = ["name", "microphone_type", "calibration_offset_db"]
+    list_select_related = ["microphone_type"]
+
+
+class AudioFeaturesInline(admin.StackedInline):
+    model = m.AudioFeatures
+    extra = 0
+    can_delete = False
+
+
+class NoiseAnalysisInline(admin.StackedInline):
+    model = m.NoiseAnalysis
+    extra = 0
+    can_delete = False
+    exclude = ["level_series"]
+
+
+@admin.register(m.Recording)
+class RecordingAdmin(admin.ModelAdmin):
+    list_display = [
+        "noise_id",
+        "name",
+        "category",
+        "sound_class",
+        "region",
+        "recorded_at",
+        "collector",
+        "status",
+    ]
+    list_filter = ["status", "category", "region", "dataset_type", "time_of_day"]
+    list_select_related = ["category", "sound_class", "region", "collector"]
+    search_fields = ["noise_id", "name", "original_filename", "sha256"]
+    date_hierarchy = "recorded_at"
+    raw_id_fields = ["collector"]
+    autocomplete_fields = ["category", "sound_class", "subclass", "region", "community"]
+    readonly_fields = ["noise_id", "sha256", "size_bytes", "created_at", "updated_at"]
+    inlines = [AudioFeaturesInline, NoiseAnalysisInline]
+    show_full_result_count = False

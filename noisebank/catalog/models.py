@@ -1,0 +1,277 @@
+"""The catalogue: taxonomy, recordings and what was measured of them."""
+
+import secrets
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Taxon(models.Model):
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(Taxon):
+    """Top of the sound taxonomy: e.g. "Train pass-by", "Warning signal"."""
+
+    class Meta(Taxon.Meta):
+        verbose_name_plural = "categories"
+        constraints = [models.UniqueConstraint(fields=["name"], name="category_name_unique")]
+
+
+class SoundClass(Taxon):
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="classes")
+
+    class Meta(Taxon.Meta):
+        verbose_name = "class"
+        verbose_name_plural = "classes"
+        constraints = [
+            models.UniqueConstraint(fields=["category", "name"], name="class_name_unique")
+        ]
+
+
+class Subclass(Taxon):
+    sound_class = models.ForeignKey(SoundClass, on_delete=models.CASCADE, related_name="subclasses")
+
+    class Meta(Taxon.Meta):
+        verbose_name_plural = "subclasses"
+        constraints = [
+            models.UniqueConstraint(fields=["sound_class", "name"], name="subclass_name_unique")
+        ]
+
+
+class Region(Taxon):
+    class Meta(Taxon.Meta):
+        constraints = [models.UniqueConstraint(fields=["name"], name="region_name_unique")]
+
+
+class Community(Taxon):
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="communities")
+
+    class Meta(Taxon.Meta):
+        verbose_name_plural = "communities"
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="community_name_unique")
+        ]
+
+
+class MicrophoneType(Taxon):
+    class Meta(Taxon.Meta):
+        constraints = [models.UniqueConstraint(fields=["name"], name="microphone_name_unique")]
+
+
+class TimeOfDay(Taxon):
+    class Meta(Taxon.Meta):
+        verbose_name_plural = "times of day"
+        constraints = [models.UniqueConstraint(fields=["name"], name="time_of_day_name_unique")]
+
+
+class DatasetType(Taxon):
+    """What a recording is for: noise, clean speech, mixed, ..."""
+
+    class Meta(Taxon.Meta):
+        constraints = [models.UniqueConstraint(fields=["name"], name="dataset_type_name_unique")]
+
+
+class Device(Taxon):
+    """A recorder model or unit; its calibration applies to recordings that have none."""
+
+    microphone_type = models.ForeignKey(
+        MicrophoneType, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    calibration_offset_db = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="dB SPL = dBFS + offset. Empty: levels of its recordings stay in dBFS.",
+    )
+
+    class Meta(Taxon.Meta):
+        constraints = [models.UniqueConstraint(fields=["name"], name="device_name_unique")]
+
+
+def collector_code(username: str) -> str:
+    """The readable collector part of a noise_id: letters and digits, upper case, ≤ 8 long."""
+    code = "".join(c for c in username.upper() if c.isascii() and c.isalnum())[:8]
+    return code or "ANON"
+
+
+def new_noise_id(username: str, at: datetime | None = None, token: str | None = None) -> str:
+    at = (at or timezone.now()).astimezone(UTC)
+    return (
+        f"NSE-{collector_code(username)}-{at:%Y%m%d%H%M%S}-{token or secrets.token_hex(3).upper()}"
+    )
+
+
+class RecordingQuerySet(models.QuerySet["Recording"]):
+    def for_list(self) -> "RecordingQuerySet":
+        """The shape of the catalogue list: one query, only the columns it shows."""
+        return self.select_related(
+            "category", "sound_class", "region", "community", "features", "analysis"
+        ).only(
+            "noise_id",
+            "name",
+            "recorded_at",
+            "status",
+            "category__name",
+            "sound_class__name",
+            "region__name",
+            "community__name",
+            "features__duration_s",
+            "analysis__laeq",
+            "analysis__lafmax",
+            "analysis__unit",
+        )
+
+
+class Recording(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        READY = "ready"
+        FAILED = "failed"
+
+    noise_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    dataset_type = models.ForeignKey(DatasetType, null=True, blank=True, on_delete=models.PROTECT)
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="recordings"
+    )
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT)
+    sound_class = models.ForeignKey(SoundClass, null=True, blank=True, on_delete=models.PROTECT)
+    subclass = models.ForeignKey(Subclass, null=True, blank=True, on_delete=models.PROTECT)
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT)
+    community = models.ForeignKey(Community, null=True, blank=True, on_delete=models.PROTECT)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    time_of_day = models.ForeignKey(TimeOfDay, null=True, blank=True, on_delete=models.PROTECT)
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.PROTECT)
+    microphone_type = models.ForeignKey(
+        MicrophoneType, null=True, blank=True, on_delete=models.PROTECT
+    )
+    calibration_offset_db = models.FloatField(
+        null=True, blank=True, help_text="dB SPL = dBFS + offset; overrides the device's."
+    )
+    audio = models.FileField(upload_to="audio/%Y/%m/", max_length=255, blank=True)
+    original_filename = models.CharField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    # Unique: an upload whose bytes are already here is refused, naming the existing noise_id.
+    sha256 = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RecordingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [
+            # The catalogue's default order and its keyset pages: ORDER BY recorded_at DESC, id DESC
+            # WHERE (recorded_at, id) < (last seen); also recorded_from/recorded_to filters.
+            models.Index(fields=["recorded_at", "id"], name="recording_recorded_idx"),
+            # Filter by processing status (the worker's backlog, the status filter).
+            models.Index(fields=["status"], name="recording_status_idx"),
+            # Newest uploads first (a collector's "my uploads", admin list).
+            models.Index(fields=["created_at"], name="recording_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.noise_id
+
+    @property
+    def effective_calibration_db(self) -> float | None:
+        if self.calibration_offset_db is not None:
+            return self.calibration_offset_db
+        if self.device is not None:
+            return self.device.calibration_offset_db
+        return None
+
+
+class AudioFeatures(models.Model):
+    """Descriptive audio features (librosa / numpy), one row per recording."""
+
+    recording = models.OneToOneField(
+        Recording, primary_key=True, on_delete=models.CASCADE, related_name="features"
+    )
+    duration_s = models.FloatField()
+    sample_rate = models.IntegerField()
+    num_samples = models.BigIntegerField()
+    channels = models.SmallIntegerField(default=1)
+    rms_energy = models.FloatField(null=True)
+    zero_crossing_rate = models.FloatField(null=True)
+    spectral_centroid = models.FloatField(null=True, help_text="Hz")
+    spectral_bandwidth = models.FloatField(null=True, help_text="Hz")
+    spectral_rolloff = models.FloatField(null=True, help_text="Hz")
+    spectral_flatness = models.FloatField(null=True)
+    harmonic_ratio = models.FloatField(null=True)
+    percussive_ratio = models.FloatField(null=True)
+    mfcc = models.JSONField(default=list, help_text="13 MFCC means")
+    chroma = models.JSONField(default=list, help_text="12 chroma means")
+
+    class Meta:
+        verbose_name_plural = "audio features"
+
+        indexes = [
+            # duration_min / duration_max filters.
+            models.Index(fields=["duration_s"], name="features_duration_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"features of recording {self.pk}"
+
+
+class NoiseAnalysis(models.Model):
+    """Acoustic levels of a recording: dB SPL when calibrated, dBFS otherwise."""
+
+    class Unit(models.TextChoices):
+        DBFS = "dBFS"
+        DB_SPL = "dB SPL"
+
+    recording = models.OneToOneField(
+        Recording, primary_key=True, on_delete=models.CASCADE, related_name="analysis"
+    )
+    unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.DBFS)
+    lzeq = models.FloatField(null=True)
+    laeq = models.FloatField(null=True)
+    lafmax = models.FloatField(null=True)
+    lafmin = models.FloatField(null=True)
+    la10 = models.FloatField(null=True)
+    la50 = models.FloatField(null=True)
+    la90 = models.FloatField(null=True)
+    # Statistics of the A-weighted Fast level over time (replace the original's per-sample dB).
+    mean_db = models.FloatField(null=True)
+    max_db = models.FloatField(null=True)
+    min_db = models.FloatField(null=True)
+    std_db = models.FloatField(null=True)
+    dominant_frequency_hz = models.FloatField(null=True)
+    freq_low_hz = models.FloatField(null=True, help_text="Lower edge of the 90 % energy band")
+    freq_high_hz = models.FloatField(null=True, help_text="Upper edge of the 90 % energy band")
+    peak_count = models.IntegerField(null=True)
+    peak_interval_mean_s = models.FloatField(null=True)
+    event_count = models.IntegerField(null=True)
+    event_durations_s = models.JSONField(default=list)
+    band_levels = models.JSONField(default=dict, help_text="1/3-octave centre (Hz) -> level")
+    # Down-sampled A-weighted Fast level against time, for the detail page's plot.
+    level_series = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "noise analyses"
+
+        indexes = [
+            # laeq_min / laeq_max filters and sorting the catalogue by LAeq.
+            models.Index(fields=["laeq"], name="analysis_laeq_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"levels of recording {self.pk}"
