@@ -4,9 +4,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
-from noisebank.accounts.roles import Role
+from noisebank.accounts.roles import Role, role_group
 from noisebank.catalog import models as m
 
 _counter = itertools.count(1)
@@ -17,7 +17,7 @@ PASSWORD = "correct horse battery staple"
 def make_user(username: str, role: Role | None, **fields: Any) -> User:
     user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, **fields)
     if role is not None and role is not Role.NONE:
-        user.groups.add(Group.objects.get(name=role.group_name))
+        user.groups.add(role_group(role))
     return user
 
 

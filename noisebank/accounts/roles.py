@@ -9,6 +9,7 @@ from enum import IntEnum
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 
 
@@ -27,6 +28,11 @@ ROLE_GROUPS = {r.group_name: r for r in Role if r is not Role.NONE}
 
 # A User, an AnonymousUser or whatever request.user holds.
 AnyUser = Any
+
+
+def role_group(role: Role) -> Group:
+    """The group that grants `role` (created by a migration; recreated if someone deleted it)."""
+    return Group.objects.get_or_create(name=role.group_name)[0]
 
 
 def role_of(user: AnyUser) -> Role:

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.management.color import no_style
 from django.db import connection, connections, transaction
 from django.db.models import Max
 
-from noisebank.accounts.roles import Role
+from noisebank.accounts.roles import Role, role_group
 from noisebank.catalog import models as m
 
 # (category, class, subclasses, LAeq mean, LAeq sd, duration median s, dominant Hz range)
@@ -106,6 +106,7 @@ NAME_TEMPLATES = [
     '=HYPERLINK("{community}") {sub}',
     "-{drop} dB drop, {sub}",
     "+{km:.0f} m from track, {sub}",
+    "@{community} platform {platform}: {sub}",
 ]
 DESCRIPTION_TEMPLATES = [
     "Recorded {dist} m from the nearest rail, microphone at 1.2 m.\nWind {wind} m/s; dry.",
@@ -193,9 +194,9 @@ def ensure_demo_users(password: str) -> list[User]:
                 is_staff=role is Role.ADMIN,
                 is_superuser=role is Role.ADMIN,
             )
-            user.groups.add(Group.objects.get(name=role.group_name))
+            user.groups.add(role_group(role))
         users.append(user)
-    collector_group = Group.objects.get(name=Role.COLLECTOR.group_name)
+    collector_group = role_group(Role.COLLECTOR)
     for username, first, last in COLLECTORS:
         user, created = User.objects.get_or_create(
             username=username,

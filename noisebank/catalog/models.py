@@ -1,6 +1,7 @@
 """The catalogue: taxonomy, recordings and what was measured of them."""
 
 import secrets
+import unicodedata
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -100,7 +101,8 @@ class Device(Taxon):
 
 def collector_code(username: str) -> str:
     """The readable collector part of a noise_id: letters and digits, upper case, ≤ 8 long."""
-    code = "".join(c for c in username.upper() if c.isascii() and c.isalnum())[:8]
+    ascii_name = unicodedata.normalize("NFKD", username).encode("ascii", "ignore").decode()
+    code = "".join(c for c in ascii_name.upper() if c.isalnum())[:8]
     return code or "ANON"
 
 
