@@ -155,6 +155,8 @@ MEDIA_ROOT = DATA_DIR / "media"
 # Media is never served from a public URL: views check permission first (see catalog.views).
 MEDIA_URL = "/media/"
 EXPORT_ROOT = DATA_DIR / "exports"
+# Behind nginx: it sends audio and export files from `internal` locations (deploy/nginx.conf).
+NOISEBANK_X_ACCEL_REDIRECT = env_bool("NOISEBANK_X_ACCEL_REDIRECT", False)
 
 TASKS = {
     "default": {
