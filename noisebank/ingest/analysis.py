@@ -270,7 +270,10 @@ def band_levels(x: np.ndarray, sample_rate: int, offset_db: float) -> dict[str, 
     levels_by_label: dict[str, float] = {}
     for rate, group in _band_groups(centres, upper, labels, sample_rate).items():
         y = x if rate == sample_rate else _resampled(x, sample_rate, rate)
-        spl, _ = po.octavefilter(y, rate, 3, 6, [group[0][0], group[-1][0]], dbfs=True)
+        # pyoctaveband takes the bands from the one nearest limits[0] up to the first whose
+        # upper edge passes limits[1]: just above the last centre selects exactly this group.
+        limits = [group[0][0], group[-1][0] * 1.01]
+        spl, _ = po.octavefilter(y, rate, 3, 6, limits, dbfs=True)
         for (_, label), per_channel in zip(group, spl.T, strict=True):
             levels_by_label[label] = round(_energy_mean_db(per_channel) + offset_db, 2)
     return {

@@ -166,6 +166,19 @@ def test_band_levels_cover_25_hz_to_20_khz_below_nyquist() -> None:
     assert list(at_44k1)[-1] == "16000"  # the 20 kHz band's upper edge is above 22.05 kHz
 
 
+@pytest.mark.parametrize(("rate", "top_band"), [(8000, "3150"), (11_025, "4000"), (22_050, "8000")])
+def test_low_rate_recordings_are_measured_up_to_their_nyquist_frequency(
+    rate: int, top_band: str
+) -> None:
+    x = synth.sine(1000, 2.0, rms=0.1, sample_rate=rate)
+
+    levels = analyse((x, rate), calibration_offset_db=None).levels
+
+    assert list(levels.band_levels)[-1] == top_band
+    assert levels.band_levels["1000"] == pytest.approx(-20.0, abs=0.1)
+    assert levels.laeq == pytest.approx(-20.0, abs=0.05)
+
+
 def test_band_levels_match_pyoctaveband_without_the_decimation_shortcut() -> None:
     x = synth.pink_noise(3.0, rms=0.05, seed=7)
 
