@@ -39,6 +39,7 @@ Features (librosa 0.11)
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -266,10 +267,12 @@ def band_levels(x: np.ndarray, sample_rate: int, offset_db: float) -> dict[str, 
     at 48 kHz, the slowest stage). Handing it signals already decimated by soxr, an octave at a
     time, gives the same levels within 0.01 dB in 0.3 s.
     """
-    centres, _, upper, labels = po.getansifrequencies(3, list(BAND_LIMITS_HZ))
+    centres, upper, labels = _third_octave_bands()
     levels_by_label: dict[str, float] = {}
-    for rate, group in _band_groups(centres, upper, labels, sample_rate).items():
-        y = x if rate == sample_rate else _resampled(x, sample_rate, rate)
+    y, y_rate = x, sample_rate
+    groups = _band_groups(centres, upper, labels, sample_rate)
+    for rate, group in sorted(groups.items(), reverse=True):
+        y, y_rate = _resampled(y, y_rate, rate), rate  # halving the last rate is the cheapest
         # pyoctaveband takes the bands from the one nearest limits[0] up to the first whose
         # upper edge passes limits[1]: just above the last centre selects exactly this group.
         limits = [group[0][0], group[-1][0] * 1.01]
@@ -329,8 +332,8 @@ def hpss_masks(magnitude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     librosa median-filters with a 2-D footprint (1x31, 31x1); scipy's median filter is seven
     times faster on 1-D input (0.39 s instead of 2.7 s per minute of audio), same results.
     """
-    harmonic = np.apply_along_axis(_median, 1, magnitude)
-    percussive = np.apply_along_axis(_median, 0, magnitude)
+    harmonic = _median_rows(magnitude)
+    percussive = _median_rows(magnitude.T).T
     return (
         librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True),
         librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True),
@@ -345,8 +348,24 @@ def harmonic_percussive_ratios(magnitude: np.ndarray) -> tuple[float, float]:
     return (harmonic / total, percussive / total) if total > 0 else (0.0, 0.0)
 
 
-def _median(values: np.ndarray) -> np.ndarray:
-    return np.asarray(ndimage.median_filter(values, size=HPSS_KERNEL, mode="reflect"))
+def _median_rows(values: np.ndarray) -> np.ndarray:
+    """Median over ``HPSS_KERNEL`` neighbours along each row, edges mirrored.
+
+    All rows go through scipy in one 1-D call, each padded with its own mirror image (scipy's
+    "reflect" is numpy's "symmetric") so that no window reaches into the next row. A call per
+    row costs 0.15 ms of Python overhead: 0.16 s for the 1,025 rows of even a 1 s clip.
+    """
+    half = HPSS_KERNEL // 2
+    padded = np.pad(values, ((0, 0), (half, half)), mode="symmetric")
+    filtered = ndimage.median_filter(padded.ravel(), size=HPSS_KERNEL, mode="reflect")
+    return np.asarray(filtered.reshape(padded.shape)[:, half:-half])
+
+
+@functools.cache
+def _third_octave_bands() -> tuple[list[float], list[float], list[str]]:
+    """Centre and upper edge frequencies and nominal labels from 25 Hz to 20 kHz."""
+    centres, _, upper, labels = po.getansifrequencies(3, list(BAND_LIMITS_HZ))
+    return centres, upper, labels
 
 
 def _band_groups(
