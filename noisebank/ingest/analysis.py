@@ -265,9 +265,9 @@ def fast_level(weighted: np.ndarray, sample_rate: int) -> np.ndarray:
 def band_levels(x: np.ndarray, sample_rate: int, offset_db: float) -> dict[str, float]:
     """1/3-octave band Leq, keyed by nominal centre frequency ("31.5", "1000", ...).
 
-    pyoctaveband decimates the whole signal once per band with resample_poly (1.5 s per minute
-    at 48 kHz, the slowest stage). Handing it signals already decimated by soxr, an octave at a
-    time, gives the same levels within 0.01 dB in 0.3 s.
+    pyoctaveband decimates the whole signal once per band with resample_poly: 1.5-2 s per
+    minute at 48 kHz, the slowest stage. Handing it signals already decimated by soxr, an
+    octave at a time, gives the same levels within 0.01 dB in 0.3 s (see bench/).
     """
     centres, upper, labels = _third_octave_bands()
     levels_by_label: dict[str, float] = {}
@@ -331,8 +331,8 @@ def spectral_features(x: np.ndarray, sample_rate: int) -> Features:
 def hpss_masks(magnitude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The soft masks of ``librosa.decompose.hpss(magnitude, mask=True)``, computed faster.
 
-    librosa median-filters with a 2-D footprint (1x31, 31x1); scipy's median filter is seven
-    times faster on 1-D input (0.39 s instead of 2.7 s per minute of audio), same results.
+    librosa median-filters with a 2-D footprint (1x31, 31x1); scipy's median filter is much
+    faster on 1-D input: 0.37 s instead of 3.6 s per minute of audio in bench/, same masks.
     """
     harmonic = _median_rows(magnitude)
     percussive = _median_rows(magnitude.T).T
