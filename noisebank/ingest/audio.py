@@ -34,6 +34,7 @@ MAX_CHANNELS = 32
 ACCEPTED_FORMATS = "WAV, FLAC, OGG, MP3 or M4A/AAC"
 _BLOCK_SAMPLES = 1 << 20
 _FFMPEG_TIMEOUT_S = 600
+_FFMPEG_DEMUXERS = {"M4A": "mov", "AAC": "aac"}
 # MP3 and Ogg frame counts are estimates (encoder delay, Xing tables): allow this much shortfall.
 _DECODE_SHORTFALL_TOLERANCE = 0.01
 
@@ -305,13 +306,19 @@ def _load_with_ffmpeg(path: Path, container: str, limits: _Limits) -> LoadedAudi
         raise AudioRejected("M4A/AAC needs ffmpeg, which is not installed on this server.")
     with tempfile.TemporaryDirectory(prefix="noisebank-") as tmp:
         wav = Path(tmp) / "decoded.wav"
-        # -t one second past the limit: enough to tell "too long" without decoding hours.
+        # Forced demuxer, local files only: left to guess, ffmpeg would follow an upload that
+        # is really a playlist to other files or hosts. "-t" one second past the limit is
+        # enough to tell "too long" without decoding hours.
         command = [
             ffmpeg,
             "-nostdin",
             "-hide_banner",
+            "-protocol_whitelist",
+            "file",
+            "-f",
+            _FFMPEG_DEMUXERS[container],
             "-i",
-            str(path),
+            str(path.resolve()),
             "-map",
             "0:a:0",
             "-t",
@@ -329,6 +336,7 @@ def _load_with_ffmpeg(path: Path, container: str, limits: _Limits) -> LoadedAudi
         log = done.stderr.decode("utf-8", "replace")
         if done.returncode != 0 or not wav.exists():
             last = log.strip().splitlines()[-1] if log.strip() else "unknown error"
+            last = last.replace(f"{path.resolve()}: ", "")  # the server's paths are not news
             raise AudioRejected(f"The {container} file could not be decoded ({last}).")
         codec = re.search(r"Stream #0:\d+.*?: Audio: (\w+)", log)
         subtype = codec.group(1).upper() if codec else "UNKNOWN"

@@ -200,6 +200,16 @@ def test_m4a_is_decoded_through_ffmpeg(tmp_path: Path) -> None:
     assert float(np.sqrt(np.mean(audio.samples**2))) == pytest.approx(0.25, rel=0.02)
 
 
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_corrupt_m4a_is_rejected_with_ffmpegs_complaint(tmp_path: Path) -> None:
+    path = tmp_path / "bad.m4a"
+    path.write_bytes(b"\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00isomiso2" + bytes(4000))
+
+    assert rejection(path) == (
+        "The M4A file could not be decoded (Invalid data found when processing input)."
+    )
+
+
 def test_sha256_matches_hashlib(tmp_path: Path) -> None:
     path = write(tmp_path / "a.flac")
 
