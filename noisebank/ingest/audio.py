@@ -1,0 +1,362 @@
+"""Loading and validating uploaded recordings.
+
+``load_audio`` accepts WAV, FLAC, OGG (Vorbis, Opus) and MP3 through soundfile (libsndfile), and
+M4A/AAC through ffmpeg when the server has it. The format is recognised from the file's first
+bytes, never from its name. Anything else raises ``AudioRejected`` whose ``reason`` can be shown
+to the uploader as it is.
+
+Nothing is allocated from what a header claims: samples are decoded block by block and decoding
+stops at the duration limit, so a header announcing ten hours cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+MAX_DURATION_S = 4 * 3600.0
+MIN_DURATION_S = 0.5
+MIN_SAMPLE_RATE = 8000
+MAX_CHANNELS = 32
+
+ACCEPTED_FORMATS = "WAV, FLAC, OGG, MP3 or M4A/AAC"
+_BLOCK_SAMPLES = 1 << 20
+_FFMPEG_TIMEOUT_S = 600
+_FFMPEG_DEMUXERS = {"M4A": "mov", "AAC": "aac"}
+# MP3 and Ogg frame counts are estimates (encoder delay, Xing tables): allow this much shortfall.
+_DECODE_SHORTFALL_TOLERANCE = 0.01
+
+
+class AudioRejected(Exception):
+    """The upload cannot be used; ``reason`` says why in words a collector understands."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LoadedAudio:
+    samples: np.ndarray  # float64, shape (frames, channels), full scale = 1.0
+    sample_rate: int
+    format: str  # "WAV", "FLAC", "OGG", "MP3", "M4A" or "AAC"
+    subtype: str  # e.g. "PCM_16", "FLOAT", "VORBIS", "MPEG_LAYER_III", "AAC"
+    duration_s: float
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.samples.shape[0])
+
+
+@dataclass(frozen=True)
+class _Limits:
+    max_duration_s: float
+    min_duration_s: float
+    min_sample_rate: int
+    max_channels: int
+
+
+def load_audio(
+    path: str | os.PathLike[str],
+    *,
+    max_duration_s: float = MAX_DURATION_S,
+    min_duration_s: float = MIN_DURATION_S,
+    min_sample_rate: int = MIN_SAMPLE_RATE,
+    max_channels: int = MAX_CHANNELS,
+) -> LoadedAudio:
+    """Decode a recording into float64 samples, or raise ``AudioRejected``."""
+    limits = _Limits(max_duration_s, min_duration_s, min_sample_rate, max_channels)
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise AudioRejected("The file is empty (0 bytes).")
+    with path.open("rb") as f:
+        head = f.read(4096)
+    container = sniff_format(head)
+    if container in ("M4A", "AAC"):
+        return _load_with_ffmpeg(path, container, limits)
+    if container is None:
+        if _looks_like_text(head):
+            raise AudioRejected(f"The file contains text, not audio. Upload {ACCEPTED_FORMATS}.")
+        raise AudioRejected(f"Unsupported or unrecognised file format. Upload {ACCEPTED_FORMATS}.")
+    if container == "WAV":
+        _check_wav_header(path, head, size, limits)
+    return _load_with_soundfile(path, container, limits)
+
+
+def sniff_format(head: bytes) -> str | None:
+    """Name the container from a file's first bytes: WAV, FLAC, OGG, MP3, M4A, AAC or None."""
+    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        return "WAV"
+    if head[:4] == b"fLaC":
+        return "FLAC"
+    if head[:4] == b"OggS":
+        return "OGG"
+    if head[4:8] == b"ftyp":
+        return "M4A"
+    if head[:3] == b"ID3":
+        return "MP3"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        # MPEG audio frame sync; layer bits 00 mean an ADTS (AAC) stream instead.
+        return "AAC" if head[1] & 0x06 == 0 else "MP3"
+    return None
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+_UNSAFE_CHARS = re.compile(r'[<>:"/\\|?*]')
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+
+
+def sanitize_filename(name: str, *, max_length: int = 150, fallback: str = "recording") -> str:
+    """A safe, readable file name: no directories, no control characters, never empty.
+
+    Letters of any script survive ("Zürich HB.wav" stays as it is); characters that mean
+    something to a file system or a shell become "_".
+    """
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
+    name = " ".join(_UNSAFE_CHARS.sub("_", name).split()).lstrip(". ").rstrip(". ")
+    if _WINDOWS_RESERVED.match(name):
+        name = f"_{name}"
+    stem, dot, ext = name.rpartition(".")
+    if dot and len(ext) <= 10:
+        name = f"{stem[: max_length - len(ext) - 1]}.{ext}"
+    name = name[:max_length]
+    return name or fallback
+
+
+def validate_filename(name: str) -> str:
+    """Refuse names that try path tricks; otherwise return the sanitised name.
+
+    For uploads from scripts and the API, where a directory part or a control character in a
+    name is a sign of a broken or hostile client rather than of a user's typing.
+    """
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        raise AudioRejected("The file name contains control characters.")
+    parts = name.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise AudioRejected("The file name contains '..': directory tricks are not allowed.")
+    if len(parts) > 1:
+        raise AudioRejected("The file name contains a directory part ('/' or '\\').")
+    if not sanitize_filename(name, fallback=""):
+        raise AudioRejected("The file name is empty.")
+    return sanitize_filename(name)
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.2f} s" if seconds < 1 else f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def _load_with_soundfile(path: Path, container: str, limits: _Limits) -> LoadedAudio:
+    try:
+        with sf.SoundFile(path) as f:
+            _check_stream(f.samplerate, f.channels, limits)
+            samples = _read_capped(f, limits)
+            claimed, subtype, sample_rate = f.frames, f.subtype, f.samplerate
+    except sf.LibsndfileError as exc:
+        raise AudioRejected(
+            f"The file is damaged or is not a valid {container} file ({exc.error_string})."
+        ) from exc
+    # FLAC and Ogg headers state the exact length; an MP3's is an estimate, WAV's was checked.
+    if container in ("FLAC", "OGG"):
+        _check_complete(len(samples), claimed, sample_rate, limits)
+    return _finish(samples, sample_rate, container, subtype, limits)
+
+
+def _check_stream(sample_rate: int, channels: int, limits: _Limits) -> None:
+    if sample_rate < limits.min_sample_rate:
+        raise AudioRejected(
+            f"The sample rate is {sample_rate} Hz; at least {limits.min_sample_rate} Hz is needed."
+        )
+    if not 1 <= channels <= limits.max_channels:
+        raise AudioRejected(
+            f"The file has {channels} channels; between 1 and {limits.max_channels} are accepted."
+        )
+
+
+def _read_capped(f: sf.SoundFile, limits: _Limits) -> np.ndarray:
+    cap = int(limits.max_duration_s * f.samplerate) + 1
+    blocks = []
+    total = 0
+    for block in _blocks(f, max(1, _BLOCK_SAMPLES // f.channels)):
+        blocks.append(block)
+        total += len(block)
+        if total > cap:
+            raise AudioRejected(
+                f"The recording is longer than the {format_duration(limits.max_duration_s)} limit."
+            )
+    if not blocks:
+        return np.zeros((0, f.channels))
+    return np.concatenate(blocks)
+
+
+def _blocks(f: sf.SoundFile, frames: int) -> Iterator[np.ndarray]:
+    while True:
+        block = f.read(frames, dtype="float64", always_2d=True)
+        if len(block) == 0:
+            return
+        yield block
+
+
+def _check_complete(decoded: int, claimed: int, sample_rate: int, limits: _Limits) -> None:
+    shortfall = claimed - decoded
+    if shortfall <= max(_DECODE_SHORTFALL_TOLERANCE * claimed, 0.05 * sample_rate):
+        return
+    claimed_text = format_duration(claimed / sample_rate)
+    held_text = format_duration(decoded / sample_rate)
+    if claimed / sample_rate > limits.max_duration_s:
+        raise AudioRejected(
+            f"The header claims {claimed_text} of audio but the file holds only {held_text}: "
+            "the header is corrupt."
+        )
+    raise AudioRejected(
+        f"The file is truncated: its header announces {claimed_text} of audio but only "
+        f"{held_text} is present (was the recording or the upload interrupted?)."
+    )
+
+
+def _finish(
+    samples: np.ndarray, sample_rate: int, container: str, subtype: str, limits: _Limits
+) -> LoadedAudio:
+    duration = len(samples) / sample_rate
+    if len(samples) == 0:
+        raise AudioRejected("The file holds no audio samples.")
+    if duration < limits.min_duration_s:
+        raise AudioRejected(
+            f"The recording is {format_duration(duration)} long; at least "
+            f"{format_duration(limits.min_duration_s)} is needed."
+        )
+    if not np.isfinite(samples).all():
+        raise AudioRejected("The file contains invalid samples (NaN or infinity).")
+    return LoadedAudio(samples, sample_rate, container, subtype, duration)
+
+
+def _check_wav_header(path: Path, head: bytes, size: int, limits: _Limits) -> None:
+    """Compare the length a WAV header announces with the bytes present.
+
+    libsndfile silently trims the announced length to the file size, so it cannot tell a
+    truncated upload or a forged header from a short recording; the header itself can.
+    """
+    header = _wav_data_chunk(path, head)
+    if header is None:
+        return  # an unusual layout: let libsndfile judge it
+    sample_rate, block_align, data_offset, data_size = header
+    if sample_rate <= 0 or block_align <= 0:
+        return
+    claimed = data_size // block_align
+    present = max(0, size - data_offset) // block_align
+    _check_complete(min(present, claimed), claimed, sample_rate, limits)
+    if claimed / sample_rate > limits.max_duration_s:
+        raise AudioRejected(
+            f"The recording is {format_duration(claimed / sample_rate)} long, more than the "
+            f"{format_duration(limits.max_duration_s)} limit."
+        )
+
+
+def _wav_data_chunk(path: Path, head: bytes) -> tuple[int, int, int, int] | None:
+    """(sample rate, block align, data offset, data size) from a RIFF/RF64 header."""
+    sample_rate = block_align = 0
+    ds64_data_size = None
+    with path.open("rb") as f:
+        f.seek(12)
+        while len(chunk := f.read(8)) == 8:
+            chunk_id, chunk_size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if chunk_id == b"data":
+                if head[:4] == b"RF64" and chunk_size == 0xFFFFFFFF:
+                    if ds64_data_size is None:
+                        return None
+                    chunk_size = ds64_data_size
+                return sample_rate, block_align, f.tell(), chunk_size
+            body = f.read(min(chunk_size, 64))
+            if chunk_id == b"fmt " and len(body) >= 14:
+                _, _, sample_rate, _, block_align = struct.unpack("<HHIIH", body[:14])
+            elif chunk_id == b"ds64" and len(body) >= 16:
+                ds64_data_size = struct.unpack("<Q", body[8:16])[0]
+            f.seek(chunk_size + (chunk_size & 1) - len(body), os.SEEK_CUR)
+    return None
+
+
+def _load_with_ffmpeg(path: Path, container: str, limits: _Limits) -> LoadedAudio:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise AudioRejected("M4A/AAC needs ffmpeg, which is not installed on this server.")
+    with tempfile.TemporaryDirectory(prefix="noisebank-") as tmp:
+        wav = Path(tmp) / "decoded.wav"
+        # Forced demuxer, local files only: left to guess, ffmpeg would follow an upload that
+        # is really a playlist to other files or hosts. "-t" one second past the limit is
+        # enough to tell "too long" without decoding hours.
+        command = [
+            ffmpeg,
+            "-nostdin",
+            "-hide_banner",
+            "-protocol_whitelist",
+            "file",
+            "-f",
+            _FFMPEG_DEMUXERS[container],
+            "-i",
+            str(path.resolve()),
+            "-map",
+            "0:a:0",
+            "-t",
+            str(limits.max_duration_s + 1),
+            "-c:a",
+            "pcm_f32le",
+            str(wav),
+        ]
+        try:
+            done = subprocess.run(
+                command, check=False, capture_output=True, timeout=_FFMPEG_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise AudioRejected("Decoding the file took too long; it may be damaged.") from exc
+        log = done.stderr.decode("utf-8", "replace")
+        if done.returncode != 0 or not wav.exists():
+            last = log.strip().splitlines()[-1] if log.strip() else "unknown error"
+            last = last.replace(f"{path.resolve()}: ", "")  # the server's paths are not news
+            raise AudioRejected(f"The {container} file could not be decoded ({last}).")
+        codec = re.search(r"Stream #0:\d+.*?: Audio: (\w+)", log)
+        subtype = codec.group(1).upper() if codec else "UNKNOWN"
+        with sf.SoundFile(wav) as f:
+            _check_stream(f.samplerate, f.channels, limits)
+            samples = _read_capped(f, limits)
+            sample_rate = f.samplerate
+    return _finish(samples, sample_rate, container, subtype, limits)
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # A multi-byte character may be cut at the end of the sample.
+        try:
+            text = head[:-4].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    printable = sum(c.isprintable() or c in "\r\n\t" for c in text)
+    return printable >= 0.95 * max(len(text), 1)
