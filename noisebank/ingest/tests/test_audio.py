@@ -32,7 +32,7 @@ def write(path: Path, samples: np.ndarray = TONE, rate: int = FS, **kwargs: str)
 
 def rejection(path: Path, **limits: float) -> str:
     with pytest.raises(AudioRejected) as caught:
-        load_audio(path, **limits)  # type: ignore[arg-type]
+        load_audio(path, **limits)
     return caught.value.reason
 
 
