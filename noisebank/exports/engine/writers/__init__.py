@@ -6,6 +6,7 @@ rows as it goes so memory stays flat; the caller streams the chunks to a client 
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from noisebank.exports.engine.columns import Column
@@ -16,6 +17,11 @@ Row = tuple[Any, ...]
 @dataclass(frozen=True)
 class WriterOptions:
     bom: bool = False  # CSV: start with a UTF-8 byte-order mark so Excel reads it as UTF-8
+    # The time stamped on members of zip containers (XLSX, ZIP); None: now. Tests fix it so
+    # files are reproducible byte for byte.
+    timestamp: datetime | None = None
+    sheet_rows: int = 1_048_575  # XLSX: data rows a sheet (Excel's limit, less the header)
+    row_group_rows: int = 65_536  # Parquet: rows a row group (a batch held in memory)
 
 
 class Writer(Protocol):
@@ -30,10 +36,30 @@ class Writer(Protocol):
     ) -> Iterator[bytes]: ...
 
 
-def _registry() -> dict[str, Writer]:
+def _all_writers() -> dict[str, Writer]:
+    """Every implementation by a unique name; for one format the first available one serves."""
     from noisebank.exports.engine.writers.csv import CsvWriter
+    from noisebank.exports.engine.writers.jsonl import JsonLinesWriter
+    from noisebank.exports.engine.writers.parquet import ParquetWriter
+    from noisebank.exports.engine.writers.xlsx import XlsxWriter
+    from noisebank.exports.engine.writers.xlsx_xlsxwriter import XlsxWriterFallback
 
-    return {w.format: w for w in (CsvWriter(),) if w.is_available()}
+    return {
+        "csv": CsvWriter(),
+        "xlsx": XlsxWriter(),
+        "xlsx-xlsxwriter": XlsxWriterFallback(),  # the long-trusted library, if ours is pulled
+        "parquet": ParquetWriter(),
+        "jsonl": JsonLinesWriter(),
+    }
 
 
-WRITERS: dict[str, Writer] = _registry()
+def _registry(writers: dict[str, Writer]) -> dict[str, Writer]:
+    registry: dict[str, Writer] = {}
+    for writer in writers.values():
+        if writer.is_available():
+            registry.setdefault(writer.format, writer)
+    return registry
+
+
+ALL_WRITERS: dict[str, Writer] = _all_writers()
+WRITERS: dict[str, Writer] = _registry(ALL_WRITERS)
