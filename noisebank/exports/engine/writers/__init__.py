@@ -4,10 +4,11 @@ A writer turns columns and an iterable of row tuples into an iterator of bytes c
 rows as it goes so memory stays flat; the caller streams the chunks to a client or a file.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from os import PathLike
+from typing import Any, Literal, Protocol
 
 from noisebank.exports.engine.columns import Column
 
@@ -22,6 +23,11 @@ class WriterOptions:
     timestamp: datetime | None = None
     sheet_rows: int = 1_048_575  # XLSX: data rows a sheet (Excel's limit, less the header)
     row_group_rows: int = 65_536  # Parquet: rows a row group (a batch held in memory)
+    # ZIP bundle (see writers/bundle.py):
+    bundle_metadata: Literal["csv", "xlsx"] = "csv"  # the metadata file's format
+    folder_template: str = "{category}/{class}/{noise_id}.{ext}"  # audio paths in the zip
+    audio_path: Callable[[Row], str | PathLike[str] | None] | None = None  # row -> file on disk
+    manifest: Mapping[str, Any] | None = None  # provenance; the bundle adds its file list
 
 
 class Writer(Protocol):
@@ -38,6 +44,7 @@ class Writer(Protocol):
 
 def _all_writers() -> dict[str, Writer]:
     """Every implementation by a unique name; for one format the first available one serves."""
+    from noisebank.exports.engine.writers.bundle import ZipBundleWriter
     from noisebank.exports.engine.writers.csv import CsvWriter
     from noisebank.exports.engine.writers.jsonl import JsonLinesWriter
     from noisebank.exports.engine.writers.parquet import ParquetWriter
@@ -50,6 +57,7 @@ def _all_writers() -> dict[str, Writer]:
         "xlsx-xlsxwriter": XlsxWriterFallback(),  # the long-trusted library, if ours is pulled
         "parquet": ParquetWriter(),
         "jsonl": JsonLinesWriter(),
+        "zip": ZipBundleWriter(),
     }
 
 

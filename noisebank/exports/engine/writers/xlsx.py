@@ -85,6 +85,8 @@ def escape_text(value: str) -> str:
         value = value.replace("<", "&lt;")
     if ">" in value:
         value = value.replace(">", "&gt;")
+    if "\r" in value:  # XML readers turn a raw CR into LF; a character reference survives
+        value = value.replace("\r", "&#13;")
     return value
 
 
