@@ -12,10 +12,11 @@ Layout of a bundle:
   every member with its size in bytes, and `missing_audio`, audio files gone from disk by the
   time they were to be copied (the bundle goes on without them).
 
-Paths are made safe one segment at a time: a value holding `/` or `\\` stays one segment,
-`.` and `..` segments and empty ones are dropped (so nothing is absolute or climbs out),
-control characters and `<>:"|?*` become `_`, Windows device names get a `_` prefix, a segment
-is cut to 120 characters, a NULL value reads `unknown`. Two rows that make the same path
+Paths are made safe one segment at a time: a value holding `/` or `\\` stays one segment
+(they become `_`), leading dots are dropped and so are the segments left empty (`.`, `..`, a
+leading `/`: nothing is absolute, climbs out or is hidden), control characters and `<>:"|?*`
+become `_`, Windows device names get a `_` prefix, a segment is cut to 120 characters, a NULL
+or empty value reads `unknown`. Two rows that make the same path
 (compared case-insensitively, as macOS and Windows do) get `-2`, `-3`, … before the extension.
 
 The rows are read once: while the metadata file is written, each row with audio leaves only
@@ -71,9 +72,8 @@ def check_template(template: str, columns: Sequence[Column]) -> None:
 
 
 def _segment(text: str) -> str:
-    text = _UNSAFE.sub("_", text).strip(" ")
-    if text in (".", ".."):
-        return ""
+    # No leading dots: no `.` or `..`, and no hidden files or folders on unpacking.
+    text = _UNSAFE.sub("_", text).strip(" ").lstrip(".")
     text = text[:MAX_SEGMENT].rstrip(" .") if len(text) > MAX_SEGMENT else text.rstrip(" ")
     if text.split(".")[0].lower() in _WINDOWS_DEVICES:
         text = "_" + text

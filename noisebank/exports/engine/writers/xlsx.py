@@ -96,8 +96,9 @@ def _text_cell(value: str | None) -> str:
     if not value:
         return _EMPTY_TEXT
     text = escape_text(value)
-    # Excel trims leading and trailing spaces of text unless told to keep them.
-    if text[0] <= " " or text[-1] <= " ":
+    # Excel trims leading and trailing spaces of text unless told to keep them (the original
+    # value's end: an escaped CR ends in ";").
+    if text[0] <= " " or value[-1] <= " ":
         return _TEXT_OPEN_SPACED + text + _TEXT_CLOSE
     return _TEXT_OPEN + text + _TEXT_CLOSE
 

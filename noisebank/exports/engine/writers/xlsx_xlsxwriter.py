@@ -4,7 +4,8 @@ Same workbook as `xlsx.py` (same cells, escaping, sheet split; see there) except
 keep 16 significant digits (xlsxwriter's `%.16g`; Excel shows 15) and a CR in text is written
 as OOXML's `_x000D_`. xlsxwriter can only finish a workbook into a file: it is built in a
 temporary file on disk (flat memory) and streamed from there, so the first byte leaves only when
-the last row is written, and it is about five times slower. It serves `xlsx` only if the streaming writer is taken out of the registry.
+the last row is written, and it is about five times slower. It serves `xlsx` only if the
+streaming writer is taken out of the registry.
 """
 
 import math
