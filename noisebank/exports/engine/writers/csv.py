@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
+import numpy as np
+
 from noisebank.exports.engine.columns import Column
 from noisebank.exports.engine.writers import Row, WriterOptions
 
@@ -88,6 +90,7 @@ def _bool_cell(value: bool | None) -> str | None:
     return None if value is None else ("true" if value else "false")
 
 
+_ROW_CONVERTED = ("datetime", "boolean")  # floats go column-wise: _floats_as_postgresql
 _CONVERTERS: dict[str, Callable[[Any], str | None]] = {
     "float": _float_cell,
     "datetime": _datetime_cell,
@@ -117,8 +120,9 @@ class CsvWriter:
             yield from _single_column(columns[0], rows)
             return
         converters = [
-            (i, _CONVERTERS[c.type]) for i, c in enumerate(columns) if c.type in _CONVERTERS
+            (i, _CONVERTERS[c.type]) for i, c in enumerate(columns) if c.type in _ROW_CONVERTED
         ]
+        floats = [i for i, c in enumerate(columns) if c.type == "float"]
         texts = [i for i, c in enumerate(columns) if c.type == "text"]
         it = iter(rows)
         while chunk := list(islice(it, CHUNK_ROWS)):
@@ -127,6 +131,8 @@ class CsvWriter:
             cols = list(zip(*chunk, strict=True))
             for i, convert in converters:
                 cols[i] = tuple(map(convert, cols[i]))
+            for i in floats:
+                cols[i] = _floats_as_postgresql(cols[i])
             empties = 0
             for i in texts:
                 if "" in cols[i]:
@@ -137,6 +143,20 @@ class CsvWriter:
             if empties or _EMPTY in text:
                 text = _quote_empties(text, empties, chunk, columns)
             yield text.encode()
+
+
+def _floats_as_postgresql(values: Sequence[float | None]) -> Sequence[float | str | None]:
+    """csv writes floats with repr (in C); only the values whose repr PostgreSQL spells
+    differently (integral, |x| >= 1e15, NaN, ±inf) are found with numpy and converted here."""
+    array = np.array(values, dtype=np.float64)  # None becomes NaN: converted, stays None
+    with np.errstate(invalid="ignore"):
+        odd = np.flatnonzero(~(np.abs(array) < 1e15) | (array == np.floor(array)))
+    if not len(odd):
+        return values
+    fixed: list[float | str | None] = list(values)
+    for j in odd.tolist():
+        fixed[j] = _float_cell(values[j])
+    return fixed
 
 
 def _quote_empties(text: str, empties: int, chunk: list[Row], columns: Sequence[Column]) -> str:
