@@ -77,3 +77,9 @@ def test_first_bytes_leave_before_the_rows_run_out(name: str) -> None:
     assert first
     assert made < total / 2
     chunks.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("option", ["sheet_rows", "row_group_rows"])
+def test_sizes_below_one_are_refused(option: str) -> None:
+    with pytest.raises(ValueError, match=f"{option} must be at least 1, not 0"):
+        WriterOptions(**{option: 0})  # type: ignore[arg-type]

@@ -18,8 +18,8 @@ Row = tuple[Any, ...]
 @dataclass(frozen=True)
 class WriterOptions:
     bom: bool = False  # CSV: start with a UTF-8 byte-order mark so Excel reads it as UTF-8
-    # The time stamped on members of zip containers (XLSX, ZIP); None: now. Tests fix it so
-    # files are reproducible byte for byte.
+    # The time (UTC) stamped on members of zip containers (XLSX, ZIP); None: now. Tests fix it
+    # so files are reproducible byte for byte.
     timestamp: datetime | None = None
     sheet_rows: int = 1_048_575  # XLSX: data rows a sheet (Excel's limit, less the header)
     row_group_rows: int = 65_536  # Parquet: rows a row group (a batch held in memory)
@@ -28,6 +28,11 @@ class WriterOptions:
     folder_template: str = "{category}/{class}/{noise_id}.{ext}"  # audio paths in the zip
     audio_path: Callable[[Row], str | PathLike[str] | None] | None = None  # row -> file on disk
     manifest: Mapping[str, Any] | None = None  # provenance; the bundle adds its file list
+
+    def __post_init__(self) -> None:
+        for name in ("sheet_rows", "row_group_rows"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
 
 
 class Writer(Protocol):

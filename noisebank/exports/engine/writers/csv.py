@@ -128,7 +128,7 @@ class CsvWriter:
         while chunk := list(islice(it, CHUNK_ROWS)):
             buffer.seek(0)
             buffer.truncate()
-            cols = list(zip(*chunk, strict=True))
+            cols: list[Sequence[Any]] = list(zip(*chunk, strict=True))
             for i, convert in converters:
                 cols[i] = tuple(map(convert, cols[i]))
             for i in floats:

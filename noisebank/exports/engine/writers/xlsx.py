@@ -197,7 +197,7 @@ class _RowFormatter:
             if len(cache) > len(chunk) // 2:
                 self.texts[i] = None
         for i in self.datetimes:
-            cols[i] = excel_serials(cols[i])
+            cols[i] = excel_serials(cols[i])  # type: ignore[arg-type]
         for i in self.booleans:
             cols[i] = map(_BOOL_CELLS.__getitem__, cols[i])
         xml = "".join([self.template % values for values in zip(*cols, strict=True)])
