@@ -4,12 +4,15 @@
 
 Each case runs in its own process and streams the writer's chunks to /dev/null. "rows only"
 is the cost of generating the rows, the floor every writer sits on; "csv, plain csv.writer" is
-the first CSV writer's way (no NULL/empty distinction, Python's own float/bool text).
+the first CSV writer's way (no NULL/empty distinction, Python's own float/bool text); "jsonl,
+json module" is JSON Lines with the standard library instead of orjson. The ZIP bundle and the
+xlsxwriter fallback are left out by default (bench/xlsx_writers.py compares XLSX writers).
 """
 
 import argparse
 import csv
 import io
+import json
 import sys
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -35,6 +38,22 @@ def _plain_csv(data: Iterable[tuple[object, ...]]) -> Iterator[bytes]:
         buffer.truncate()
 
 
+def _stdlib_jsonl(data: Iterable[tuple[object, ...]]) -> Iterator[bytes]:
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    names = [c.name for c in COLUMNS]
+    positions = [i for i, c in enumerate(COLUMNS) if c.type == "datetime"]
+    it = iter(data)
+    while chunk := list(islice(it, 2000)):
+        lines = []
+        for row in chunk:
+            values = list(row)
+            for i in positions:
+                if values[i] is not None:
+                    values[i] = values[i].isoformat()[:-6] + "Z"  # type: ignore[attr-defined]
+            lines.append(encode(dict(zip(names, values, strict=True))))
+        yield ("\n".join(lines) + "\n").encode()
+
+
 def child(count: int, case: str) -> None:
     from noisebank.exports.engine.writers import ALL_WRITERS, WriterOptions
 
@@ -44,6 +63,8 @@ def child(count: int, case: str) -> None:
             time_chunks((b"" for _ in data), devnull.write)
         elif case == "plain-csv":
             time_chunks(_plain_csv(data), devnull.write)
+        elif case == "stdlib-jsonl":
+            time_chunks(_stdlib_jsonl(data), devnull.write)
         else:
             writer = ALL_WRITERS[case]
             time_chunks(writer.stream(COLUMNS, data, WriterOptions()), devnull.write)
@@ -58,11 +79,10 @@ def main() -> None:
     if args.child:
         child(args.rows[0], args.child)
         return
-    from noisebank.exports.engine.writers import ALL_WRITERS
-
-    formats = args.formats.split(",") if args.formats else [*ALL_WRITERS]
+    formats = args.formats.split(",") if args.formats else ["csv", "xlsx", "parquet", "jsonl"]
     cases = [("rows only", "rows"), ("csv, plain csv.writer", "plain-csv")]
     cases += [(name, name) for name in formats]
+    cases.append(("jsonl, json module", "stdlib-jsonl"))
     results = []
     for count in args.rows:
         for label, case in cases:

@@ -1,4 +1,5 @@
 import io
+import zipfile
 from datetime import UTC, datetime
 
 import openpyxl
@@ -15,7 +16,7 @@ from noisebank.exports.engine.tests.data import (
     read_xlsx,
     zip_dump,
 )
-from noisebank.exports.engine.writers import ALL_WRITERS, Row, WriterOptions
+from noisebank.exports.engine.writers import ALL_WRITERS, Row, WriterOptions, xlsx
 
 GOLDEN_ROWS = [r for r in NASTY_ROWS if r[0] != 0]
 BOTH = ["xlsx", "xlsx-xlsxwriter"]
@@ -77,6 +78,20 @@ def test_a_new_sheet_starts_every_sheet_rows_rows(name: str, count: int, sizes: 
     assert book.sheetnames == ["data", "data 2", "data 3"][: len(sizes)]
     assert [s.max_row - 1 for s in book.worksheets] == sizes
     assert read_xlsx(write(rows, name, sheet_rows=4)) == rows
+
+
+def test_a_new_sheet_starts_before_a_sheets_xml_would_need_zip64(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(xlsx, "MEMBER_LIMIT", 450_000)  # stands for 2 GiB
+    rows = [(n, "x" * 100, n / 2, True, None, None) for n in range(5_000)]
+    data = write(rows)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    sheets = [i for i in archive.infolist() if i.filename.startswith("xl/worksheets/")]
+    assert len(sheets) > 2
+    assert all(i.file_size <= 450_000 for i in sheets)
+    assert not any(i.extra for i in archive.infolist())  # no Zip64 extra fields
+    assert read_xlsx(data) == rows
 
 
 def test_calamine_reads_the_same_values() -> None:

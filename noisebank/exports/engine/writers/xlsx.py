@@ -17,8 +17,9 @@ What a reader of the workbook gets:
     U+FFFF) are removed;
   - text longer than 32,767 characters (Excel's limit for a cell) is cut to 32,767;
 - a new sheet (`data`, `data 2`, …, each with the header) every 1,048,575 data rows, Excel's
-  limit (`WriterOptions.sheet_rows`), or earlier if a sheet's XML nears 2 GB, so that every zip
-  member stays without Zip64 extensions.
+  limit (`WriterOptions.sheet_rows`), or earlier if the sheet's XML would pass 2 GiB (about
+  1,000,000 rows of 44 typical columns take 1.6 GB), so that every zip member stays without
+  Zip64 extensions, which make Excel offer to "repair" a file.
 """
 
 import re
@@ -35,8 +36,6 @@ from noisebank.exports.engine.writers import Row, WriterOptions
 from noisebank.exports.engine.writers.ziparchive import MEMBER_LIMIT, StreamingZip
 
 CHUNK_ROWS = 1_000
-# Start a new sheet before a sheet's XML could pass the zip member limit with one more chunk.
-_SHEET_BYTES = MEMBER_LIMIT - 200_000_000
 MAX_CELL_CHARS = 32_767
 FORMULA_START = frozenset("=+-@\t\r")
 EXCEL_EPOCH = 25_569.0  # 1970-01-01 as an Excel serial day number
@@ -145,12 +144,14 @@ class XlsxWriter:
         sheets = 0
         while sheets == 0 or pending:
             sheets += 1
-            in_sheet, size = 0, len(head)
+            in_sheet, size = 0, len(head) + len(_SHEET_TAIL)
             with archive.open(f"xl/worksheets/sheet{sheets}.xml") as sheet:
                 sheet.write(head)
-                while pending and in_sheet < options.sheet_rows and size < _SHEET_BYTES:
+                while pending and in_sheet < options.sheet_rows:
                     take = pending[: options.sheet_rows - in_sheet]
                     data = rows_xml(take)
+                    if in_sheet and size + len(data) > MEMBER_LIMIT:
+                        break  # the next sheet starts with these rows (formatted again)
                     sheet.write(data)
                     size += len(data)
                     in_sheet += len(take)

@@ -60,6 +60,9 @@ class XlsxWriterFallback:
                     "strings_to_urls": False,
                 },
             )
+            # A 1,000,000-row sheet passes 2 GiB of XML: xlsxwriter then needs Zip64 (its docs
+            # warn Excel may offer to repair such a file; xlsx.py splits sheets instead).
+            book.use_zip64()
             when = (options.timestamp or datetime.now(UTC)).astimezone(UTC)
             book.set_properties({"created": when.replace(tzinfo=None)})
             bold = book.add_format({"bold": True})

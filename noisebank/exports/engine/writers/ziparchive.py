@@ -17,9 +17,9 @@ from noisebank.exports.engine.writers.sink import ChunkSink
 
 COPY_CHUNK = 1 << 20
 # A member whose size is unknown when it starts is written without Zip64 extensions (readable
-# by every unzip and spreadsheet) and so must stay below 2 GiB; writers start a new member
-# (XLSX: a new sheet) before they reach this.
-MEMBER_LIMIT = 1_900_000_000
+# by every unzip and spreadsheet, no "repair" prompt in Excel) and so must stay below 2 GiB
+# (zipfile's limit); writers start a new member (XLSX: a new sheet) rather than pass it.
+MEMBER_LIMIT = (1 << 31) - 1
 
 
 class StreamingZip:
