@@ -84,7 +84,7 @@ def test_a_new_sheet_starts_before_a_sheets_xml_would_need_zip64(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(xlsx, "MEMBER_LIMIT", 450_000)  # stands for 2 GiB
-    rows = [(n, "x" * 100, n / 2, True, None, None) for n in range(5_000)]
+    rows = [(n, f"{n:05d}" + "x" * 100, n / 2, True, None, None) for n in range(5_000)]
     data = write(rows)
     archive = zipfile.ZipFile(io.BytesIO(data))
     sheets = [i for i in archive.infolist() if i.filename.startswith("xl/worksheets/")]
@@ -92,6 +92,19 @@ def test_a_new_sheet_starts_before_a_sheets_xml_would_need_zip64(
     assert all(i.file_size <= 450_000 for i in sheets)
     assert not any(i.extra for i in archive.infolist())  # no Zip64 extra fields
     assert read_xlsx(data) == rows
+
+
+def test_repeated_text_is_shared_up_to_a_bound_and_inline_beyond(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(xlsx.SharedStrings, "MAX_STRINGS", 5)
+    rows = [(n, f" place {n % 20}", None, None, None, "=same") for n in range(100)]
+    data = write(rows)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    shared = archive.read("xl/sharedStrings.xml").decode()
+    assert shared.count("<si>") == 5 and '<t xml:space="preserve"> place 4</t>' in shared
+    assert "<t>'=same</t>" in archive.read("xl/worksheets/sheet1.xml").decode()
+    assert read_xlsx(data) == [(n, t, None, None, None, "'=same") for n, t, *_ in rows]
 
 
 def test_calamine_reads_the_same_values() -> None:

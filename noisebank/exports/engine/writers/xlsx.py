@@ -159,26 +159,72 @@ class XlsxWriter:
                     yield archive.drain()
                 sheet.write(_SHEET_TAIL)
             yield archive.drain()
+        with archive.open("xl/sharedStrings.xml") as member:
+            for data in rows_xml.shared.xml():
+                member.write(data)
+                yield archive.drain()
         for name, text in _package_parts(sheets):
             yield archive.add_bytes(name, text.encode())
         yield archive.close()
 
 
+class SharedStrings:
+    """Text that repeats (category, region, …) is stored once in xl/sharedStrings.xml, written
+    after the sheets, and its cells refer to it: smaller sheets, less to deflate. Bounded: past
+    MAX_STRINGS strings or MAX_CHARS characters, new text goes inline in the cell."""
+
+    MAX_STRINGS = 65_536
+    MAX_CHARS = 8_000_000
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.chars = 0
+
+    def cell(self, value: str | None) -> str:
+        if not value:
+            return _EMPTY_CELL if value is None else _EMPTY_TEXT
+        number = self.index.get(value)
+        if number is None:
+            if len(self.index) >= self.MAX_STRINGS or self.chars + len(value) > self.MAX_CHARS:
+                return _text_cell(value)
+            number = self.index[value] = len(self.index)
+            self.chars += len(value)
+        return f'<c t="s"><v>{number}</v></c>'
+
+    def xml(self) -> Iterator[bytes]:
+        yield (f'{_XML_HEAD}<sst xmlns="{_MAIN_NS}" uniqueCount="{len(self.index)}">').encode()
+        items = []
+        for value in self.index:  # in index order: dicts keep insertion order
+            text = escape_text(value)
+            space = ' xml:space="preserve"' if text[0] <= " " or value[-1] <= " " else ""
+            items.append(f"<si><t{space}>{text}</t></si>")
+            if len(items) == 1_000:
+                yield "".join(items).encode()
+                items = []
+        items.append("</sst>")
+        yield "".join(items).encode()
+
+
 class _TextCells(dict[str | None, str]):
     """Cell XML by value for one text column, remembered while the column repeats itself."""
+
+    def __init__(self, shared: SharedStrings) -> None:
+        super().__init__()
+        self.shared = shared
 
     def __missing__(self, value: str | None) -> str:
         if len(self) >= _CACHE_LIMIT:
             self.clear()
-        cell = self[value] = _text_cell(value)
+        cell = self[value] = self.shared.cell(value)
         return cell
 
 
 class _RowFormatter:
     def __init__(self, columns: Sequence[Column]) -> None:
         self.template = "<row>" + "".join(_CELL_TEMPLATES[c.type] for c in columns) + "</row>"
+        self.shared = SharedStrings()
         self.texts: dict[int, _TextCells | None] = {
-            i: _TextCells() for i, c in enumerate(columns) if c.type == "text"
+            i: _TextCells(self.shared) for i, c in enumerate(columns) if c.type == "text"
         }
         self.datetimes = [i for i, c in enumerate(columns) if c.type == "datetime"]
         self.booleans = [i for i, c in enumerate(columns) if c.type == "boolean"]
@@ -191,7 +237,7 @@ class _RowFormatter:
             # Characters XML cannot carry are rare: look for them in the column's text at once.
             if _ILLEGAL_XML.search("".join(filter(None, values))):
                 values = [_ILLEGAL_XML.sub("", v) if v else v for v in values]
-            if cache is None:
+            if cache is None:  # a column of unique text: inline, not worth remembering
                 cols[i] = map(_text_cell, values)
                 continue
             cols[i] = list(map(cache.__getitem__, values))
@@ -272,6 +318,8 @@ def _package_parts(sheets: int) -> list[tuple[str, str]]:
         'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
         '<Override PartName="/xl/styles.xml" ContentType="application/'
         'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
         f"{sheet_types}</Types>"
     )
     root_rels = (
@@ -294,6 +342,8 @@ def _package_parts(sheets: int) -> list[tuple[str, str]]:
             for n in numbers
         )
         + f'<Relationship Id="rId{sheets + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/>'
+        + f'<Relationship Id="rId{sheets + 2}" Type="{_REL_NS}/sharedStrings" '
+        'Target="sharedStrings.xml"/>'
         "</Relationships>"
     )
     return [
