@@ -38,7 +38,16 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmHWM") -> float:
+    """Peak (VmHWM) or current (VmRSS) resident memory of this process in MB. Read from /proc:
+    getrusage's ru_maxrss survives exec, so a child would report its parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -67,7 +76,7 @@ def child_report(
 
 def time_chunks(chunks: Iterable[bytes], sink: Callable[[bytes], object]) -> None:
     """Drain a writer's chunks into sink and report (used inside the child)."""
-    rss_start = rss_mb()
+    rss_start = rss_mb("VmRSS")
     cpu_start = cpu_s()
     started = time.perf_counter()
     first = None

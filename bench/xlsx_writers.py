@@ -23,7 +23,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from bench.harness import print_table, rss_mb, run_case, time_chunks
+from bench.harness import print_table, run_case, time_chunks
 from bench.rows import COLUMNS, rows
 from noisebank.exports.engine.writers import Row, WriterOptions
 from noisebank.exports.engine.writers.xlsx import header_label
@@ -164,9 +164,13 @@ def read_back(case: str) -> str:
             if bad:
                 cell = bad[0]
                 i = [c.name for c in COLUMNS].index(cell)
-                problems.append(f"{reader} row {r}: {cell} {want[i]!r} -> {have[i]!r}")
+                problems.append(f"{reader} row {r}: {cell} {_short(want[i])} -> {_short(have[i])}")
                 break
-    return "; ".join(problems)[:200] or "ok (openpyxl, calamine)"
+    return "; ".join(problems) or "ok (openpyxl, calamine)"
+
+
+def _short(value: Any) -> str:
+    return str(value.replace(tzinfo=None)) if isinstance(value, datetime) else repr(value)[:40]
 
 
 def main() -> None:
@@ -197,7 +201,7 @@ def main() -> None:
             print(f"  {case} {count:,}: {took:.1f} s", file=sys.stderr, flush=True)
     print()
     print_table(results, baseline="rows only")
-    print(f"(bench process RSS {rss_mb():.0f} MB; ratio = seconds / rows only)")
+    print("(ratio = CPU seconds / the CPU seconds of rows only)")
 
 
 if __name__ == "__main__":
