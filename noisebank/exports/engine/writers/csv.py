@@ -1,11 +1,14 @@
 """CSV: UTF-8, RFC 4180 quoting, CRLF line ends, optional BOM; values exactly as stored.
 
-The bytes are those PostgreSQL's `COPY … (FORMAT csv, HEADER)` gives once the query spells each
-value as below, so both row sources produce the same file:
+NULL, quoting and floats are what PostgreSQL's `COPY … (FORMAT csv, HEADER)` writes (checked
+against the server in the tests), so the COPY path gives the same bytes once its query spells
+booleans and datetimes as below and its LF record ends become CRLF (COPY ends records with LF;
+a CR or LF inside a quoted value stays as it is):
 
 - header: the column names;
 - NULL: nothing between the commas; the empty string: `""`;
-- text: as is, quoted only when it holds a comma, a double quote, CR or LF;
+- text: as is, quoted only when it holds a comma, a double quote, CR or LF (NUL characters,
+  which PostgreSQL text cannot hold, are dropped);
 - integer: decimal; boolean: `true` / `false`;
 - float: PostgreSQL 15's float8 output (shortest text that reads back to the same double):
   `0.1`, `1` (not `1.0`), `-0`, `1e-05`, `1e+15`, `NaN`, `Infinity`, `-Infinity`;

@@ -18,7 +18,7 @@ What a reader of the workbook gets:
   - text longer than 32,767 characters (Excel's limit for a cell) is cut to 32,767;
 - a new sheet (`data`, `data 2`, …, each with the header) every 1,048,575 data rows, Excel's
   limit (`WriterOptions.sheet_rows`), or earlier if the sheet's XML would pass 2 GiB (about
-  1,000,000 rows of 44 typical columns take 1.6 GB), so that every zip member stays without
+  1,000,000 rows of 44 typical columns take 1.3 GB), so that every zip member stays without
   Zip64 extensions, which make Excel offer to "repair" a file.
 """
 
