@@ -120,6 +120,10 @@ def test_paths_are_made_safe_and_collisions_numbered(media: Path) -> None:
     assert names.namelist()[-3:-1] == ["etc/abs/NSE-1-2.wav", "ETC/abs/NSE-1-3.wav"]
     flat = bundle(rows[:2], options(media, folder_template="{noise_id}"))
     assert flat.namelist()[1:-1] == ["NSE-1", "NSE-1-2"]
+    long = bundle([("中" * 100, "x", "y", 1.0, audio)], options(media))
+    assert long.namelist()[1] == "x/y/" + "中" * 65 + ".wav"  # at most 200 bytes a name
+    dots = bundle([("take 1.", "x", "y", 1.0, audio)], options(media, folder_template="{noise_id}"))
+    assert dots.namelist()[1] == "take 1"
 
 
 def test_unknown_template_placeholders_are_named(media: Path) -> None:

@@ -15,9 +15,10 @@ Layout of a bundle:
 Paths are made safe one segment at a time: a value holding `/` or `\\` stays one segment
 (they become `_`), leading dots are dropped and so are the segments left empty (`.`, `..`, a
 leading `/`: nothing is absolute, climbs out or is hidden), control characters and `<>:"|?*`
-become `_`, Windows device names get a `_` prefix, a segment is cut to 120 characters, a NULL
-or empty value reads `unknown`. Two rows that make the same path
-(compared case-insensitively, as macOS and Windows do) get `-2`, `-3`, … before the extension.
+become `_`, trailing dots and spaces go, Windows device names get a `_` prefix, a segment is
+cut to 200 bytes of UTF-8 (keeping its extension), a NULL or empty value reads `unknown`. Two
+rows that make the same path (compared case-insensitively, as macOS and Windows do) get `-2`,
+`-3`, … before the extension.
 
 The rows are read once: while the metadata file is written, each row with audio leaves only
 its (path in the zip, path on disk) behind, and the audio follows the metadata.
@@ -40,10 +41,9 @@ from noisebank.exports.engine.writers import Row, WriterOptions
 from noisebank.exports.engine.writers.csv import format_datetime
 from noisebank.exports.engine.writers.ziparchive import StreamingZip, entry_overhead
 
-DEFAULT_TEMPLATE = "{category}/{class}/{noise_id}.{ext}"
 MANIFEST = "manifest.json"
 MIN_PART_BYTES = 1 << 20
-MAX_SEGMENT = 120
+MAX_SEGMENT_BYTES = 200  # file systems allow 255 bytes a name; leave room for a "-2"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul"} | {
     f"{p}{n}" for p in ("com", "lpt") for n in range(10)
@@ -73,8 +73,15 @@ def check_template(template: str, columns: Sequence[Column]) -> None:
 
 def _segment(text: str) -> str:
     # No leading dots: no `.` or `..`, and no hidden files or folders on unpacking.
+    # No trailing dots or spaces either: Windows drops them, and two names would become one.
     text = _UNSAFE.sub("_", text).strip(" ").lstrip(".")
-    text = text[:MAX_SEGMENT].rstrip(" .") if len(text) > MAX_SEGMENT else text.rstrip(" ")
+    if len(text.encode()) > MAX_SEGMENT_BYTES:
+        stem, dot, ext = text.rpartition(".")
+        if not (dot and stem and len(ext) <= 10):
+            stem, dot, ext = text, "", ""
+        room = MAX_SEGMENT_BYTES - len(f"{dot}{ext}".encode())
+        text = stem.encode()[:room].decode(errors="ignore").rstrip(" .") + dot + ext
+    text = text.rstrip(" .")
     if text.split(".")[0].lower() in _WINDOWS_DEVICES:
         text = "_" + text
     return text
@@ -192,7 +199,8 @@ class _Parts:
         writer = CsvWriter() if is_csv else XlsxWriter()
         files: list[tuple[str, int]] = []
         size = 0
-        with archive.open(metadata_name, deflate=is_csv) as member:
+        # Zip64: the metadata of a few million rows passes 2 GiB (unzip tools all read it).
+        with archive.open(metadata_name, deflate=is_csv, zip64=True) as member:
             for chunk in writer.stream(columns, tapped(), self.options):
                 member.write(chunk)
                 size += len(chunk)

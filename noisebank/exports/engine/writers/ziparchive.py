@@ -53,9 +53,10 @@ class StreamingZip:
             info._compresslevel = self.compresslevel  # type: ignore[attr-defined]
         return info
 
-    def open(self, arcname: str, *, deflate: bool = True) -> IO[bytes]:
-        """A member to write into; drain between writes, close it before the next member."""
-        return self._zip.open(self._info(arcname, deflate), "w")
+    def open(self, arcname: str, *, deflate: bool = True, zip64: bool = False) -> IO[bytes]:
+        """A member to write into; drain between writes, close it before the next member.
+        Without zip64 it must stay under MEMBER_LIMIT bytes."""
+        return self._zip.open(self._info(arcname, deflate), "w", force_zip64=zip64)
 
     def add_bytes(self, arcname: str, data: bytes, *, deflate: bool = True) -> bytes:
         info = self._info(arcname, deflate)
