@@ -1,6 +1,7 @@
 import io
 import zipfile
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -145,3 +146,21 @@ def test_a_single_column_workbook() -> None:
     )
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert sheet is not None and sheet["A2"].value == 1
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ((1, None, Decimal("1.5"), None, None, None), "column level \\(float\\) holds a Decimal"),
+        ((True, None, None, None, None, None), "column id \\(integer\\) holds a bool"),
+        (
+            (1, None, None, None, "2026-01-01", None),
+            "column recorded_at \\(datetime\\) holds a str",
+        ),
+    ],
+)
+def test_values_that_would_break_a_cell_are_refused_with_the_column_named(
+    row: Row, message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        write([row])

@@ -125,6 +125,32 @@ def header_label(column: Column) -> str:
     return f"{column.name} (UTC)" if column.type == "datetime" else column.name
 
 
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "text": (str,),
+    "integer": (int,),
+    "float": (float, int),
+    "boolean": (bool, int),
+    "datetime": (datetime,),
+}
+
+
+def check_types(columns: Sequence[Column], rows: list[Row]) -> None:
+    """Numbers go into the XML by their repr, so a Decimal or a numpy float would make a broken
+    cell: refuse them on the first rows with an error naming the column."""
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            wanted = _PYTHON_TYPES[column.type]
+            if value is not None and (
+                not isinstance(value, wanted)
+                or (column.type == "integer" and isinstance(value, bool))
+                or (column.type == "float" and type(value) not in (float, int))
+            ):
+                raise TypeError(
+                    f"column {column.name} ({column.type}) holds a {type(value).__name__}: "
+                    f"{value!r}"
+                )
+
+
 class XlsxWriter:
     format = "xlsx"
     extension = "xlsx"
@@ -141,6 +167,7 @@ class XlsxWriter:
         rows_xml = _RowFormatter(columns)
         it = iter(rows)
         pending = list(islice(it, CHUNK_ROWS))
+        check_types(columns, pending)
         sheets = 0
         while sheets == 0 or pending:
             sheets += 1
