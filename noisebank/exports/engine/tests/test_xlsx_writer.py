@@ -1,7 +1,10 @@
 import io
+import shutil
+import subprocess
 import zipfile
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -164,3 +167,31 @@ def test_values_that_would_break_a_cell_are_refused_with_the_column_named(
 ) -> None:
     with pytest.raises(TypeError, match=message):
         write([row])
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_reads_the_streamed_workbook_as_it_reads_xlsxwriters(tmp_path: Path) -> None:
+    """A third reader, as strict as Excel about the package: every sheet converted to CSV by
+    LibreOffice must match what it makes of the xlsxwriter fallback's workbook."""
+    for name in BOTH:
+        (tmp_path / f"{name}.xlsx").write_bytes(write(GOLDEN_ROWS, name, sheet_rows=8))
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            "--outdir",
+            str(tmp_path),
+            *(str(tmp_path / f"{name}.xlsx") for name in BOTH),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    for sheet in ("data", "data 2"):
+        ours = (tmp_path / f"xlsx-{sheet}.csv").read_text()
+        assert ours == (tmp_path / f"xlsx-xlsxwriter-{sheet}.csv").read_text()
+        assert ours.startswith("id,note,level,ok,recorded_at (UTC),place\n")
+    assert "'=SUM(A1)" in (tmp_path / "xlsx-data.csv").read_text()
