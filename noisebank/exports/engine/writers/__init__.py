@@ -4,9 +4,11 @@ A writer turns columns and an iterable of row tuples into an iterator of bytes c
 rows as it goes so memory stays flat; the caller streams the chunks to a client or a file.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from os import PathLike
+from typing import Any, Literal, Protocol
 
 from noisebank.exports.engine.columns import Column
 
@@ -16,6 +18,21 @@ Row = tuple[Any, ...]
 @dataclass(frozen=True)
 class WriterOptions:
     bom: bool = False  # CSV: start with a UTF-8 byte-order mark so Excel reads it as UTF-8
+    # The time (UTC) stamped on members of zip containers (XLSX, ZIP); None: now. Tests fix it
+    # so files are reproducible byte for byte.
+    timestamp: datetime | None = None
+    sheet_rows: int = 1_048_575  # XLSX: data rows a sheet (Excel's limit, less the header)
+    row_group_rows: int = 65_536  # Parquet: rows a row group (a batch held in memory)
+    # ZIP bundle (see writers/bundle.py):
+    bundle_metadata: Literal["csv", "xlsx"] = "csv"  # the metadata file's format
+    folder_template: str = "{category}/{class}/{noise_id}.{ext}"  # audio paths in the zip
+    audio_path: Callable[[Row], str | PathLike[str] | None] | None = None  # row -> file on disk
+    manifest: Mapping[str, Any] | None = None  # provenance; the bundle adds its file list
+
+    def __post_init__(self) -> None:
+        for name in ("sheet_rows", "row_group_rows"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
 
 
 class Writer(Protocol):
@@ -30,10 +47,32 @@ class Writer(Protocol):
     ) -> Iterator[bytes]: ...
 
 
-def _registry() -> dict[str, Writer]:
+def _all_writers() -> dict[str, Writer]:
+    """Every implementation by a unique name; for one format the first available one serves."""
+    from noisebank.exports.engine.writers.bundle import ZipBundleWriter
     from noisebank.exports.engine.writers.csv import CsvWriter
+    from noisebank.exports.engine.writers.jsonl import JsonLinesWriter
+    from noisebank.exports.engine.writers.parquet import ParquetWriter
+    from noisebank.exports.engine.writers.xlsx import XlsxWriter
+    from noisebank.exports.engine.writers.xlsx_xlsxwriter import XlsxWriterFallback
 
-    return {w.format: w for w in (CsvWriter(),) if w.is_available()}
+    return {
+        "csv": CsvWriter(),
+        "xlsx": XlsxWriter(),
+        "xlsx-xlsxwriter": XlsxWriterFallback(),  # the long-trusted library, if ours is pulled
+        "parquet": ParquetWriter(),
+        "jsonl": JsonLinesWriter(),
+        "zip": ZipBundleWriter(),
+    }
 
 
-WRITERS: dict[str, Writer] = _registry()
+def _registry(writers: dict[str, Writer]) -> dict[str, Writer]:
+    registry: dict[str, Writer] = {}
+    for writer in writers.values():
+        if writer.is_available():
+            registry.setdefault(writer.format, writer)
+    return registry
+
+
+ALL_WRITERS: dict[str, Writer] = _all_writers()
+WRITERS: dict[str, Writer] = _registry(ALL_WRITERS)
