@@ -41,7 +41,7 @@ def options(media: Path, **extra: object) -> WriterOptions:
         timestamp=FIXED_TIME,
         audio_path=lambda row: media / row[4] if row[4] else None,
         manifest={"format": "zip", "filters": {"category": ["Railway"]}, "rows": 3},
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

@@ -33,7 +33,7 @@ FORMATS: dict[str, tuple[ReadBack, Expect]] = {
 
 
 def write(name: str, rows: list[Row], **options: object) -> bytes:
-    return b"".join(ALL_WRITERS[name].stream(COLUMNS, iter(rows), WriterOptions(**options)))  # type: ignore[arg-type]
+    return b"".join(ALL_WRITERS[name].stream(COLUMNS, iter(rows), WriterOptions(**options)))
 
 
 def test_every_format_is_served_by_its_first_available_writer() -> None:
@@ -82,4 +82,4 @@ def test_first_bytes_leave_before_the_rows_run_out(name: str) -> None:
 @pytest.mark.parametrize("option", ["sheet_rows", "row_group_rows"])
 def test_sizes_below_one_are_refused(option: str) -> None:
     with pytest.raises(ValueError, match=f"{option} must be at least 1, not 0"):
-        WriterOptions(**{option: 0})  # type: ignore[arg-type]
+        WriterOptions(**{option: 0})

@@ -27,7 +27,7 @@ BOTH = ["xlsx", "xlsx-xlsxwriter"]
 
 
 def write(rows: list[Row], name: str = "xlsx", **options: object) -> bytes:
-    opts = WriterOptions(timestamp=FIXED_TIME, **options)  # type: ignore[arg-type]
+    opts = WriterOptions(timestamp=FIXED_TIME, **options)
     return b"".join(ALL_WRITERS[name].stream(COLUMNS, iter(rows), opts))
 
 
