@@ -78,6 +78,13 @@ def _server_url(name: str) -> str:
     return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{name}"
 
 
+def shared_test_database_url() -> str:
+    """The URL of the database this test runs on (PostgreSQL), for processes to share it."""
+    from django.db import connection
+
+    return _server_url(str(connection.settings_dict["NAME"]))
+
+
 def _admin(sql: str) -> None:
     import psycopg
 
