@@ -98,6 +98,7 @@ def _finish_request(request: HttpRequest, response: HttpResponseBase) -> None:
             "duration_ms": round(seconds * 1000, 1),
             "view": view,
             "user_id": user.pk if user is not None and user.is_authenticated else None,
+            "client": request.META.get("REMOTE_ADDR"),
         },
     )
 

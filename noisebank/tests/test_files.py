@@ -90,10 +90,10 @@ def test_under_asgi_the_file_is_pulled_chunk_by_chunk(stored: Path) -> None:
 
     request = AsyncRequestFactory().get("/x", headers={"Range": "bytes=100-"})
     response = protected_file_response(request, stored)
-    assert response.is_async  # type: ignore[union-attr]
+    assert response.is_async
 
     async def collect() -> list[bytes]:
-        return [chunk async for chunk in response]  # type: ignore[union-attr]
+        return [chunk async for chunk in response]
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "must consume synchronous iterators" would fail here
