@@ -34,8 +34,13 @@ def test_json_lines_carry_the_request_id_while_a_request_is_handled() -> None:
     finally:
         request_id_var.reset(token)
     assert json.loads(JsonFormatter().format(rec))["request_id"] == "req-7"
-    outside = record()
-    RequestIdFilter().filter(outside)
+
+    token = request_id_var.set(None)  # outside any request
+    try:
+        outside = record()
+        RequestIdFilter().filter(outside)
+    finally:
+        request_id_var.reset(token)
     assert "request_id" not in json.loads(JsonFormatter().format(outside))
 
 
