@@ -7,7 +7,6 @@ someone should look, and `problems` says what.
 """
 
 import shutil
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from noisebank import __version__
-from noisebank.ops.heartbeat import ALIVE_WITHIN
+from noisebank.ops.heartbeat import alive_worker_ids, orphaned_tasks
 from noisebank.ops.models import WorkerHeartbeat
 from noisebank.ops.replica import REPLICA, replica_configured
 
@@ -47,11 +46,11 @@ def replica_lag_seconds() -> float | None:
 
 def _workers() -> dict[str, Any]:
     now = timezone.now()
-    alive = WorkerHeartbeat.objects.filter(seen_at__gte=now - timedelta(seconds=ALIVE_WITHIN))
     newest = WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()
     return {
-        "alive": alive.count(),
+        "alive": len(alive_worker_ids()),
         "newest_heartbeat_age_s": round((now - newest).total_seconds(), 1) if newest else None,
+        "orphaned_tasks": orphaned_tasks(),
     }
 
 
@@ -108,6 +107,12 @@ def health() -> tuple[dict[str, Any], int]:
         age = workers["newest_heartbeat_age_s"]
         problems.append(
             "no task worker is running" + (f" (last heartbeat {age:.0f} s ago)" if age else "")
+        )
+
+    if workers["orphaned_tasks"]:
+        problems.append(
+            f"{workers['orphaned_tasks']} tasks are marked running by workers that stopped "
+            "in the middle of them"
         )
 
     report["disk"] = {

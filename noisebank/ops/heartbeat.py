@@ -50,6 +50,27 @@ def beat(worker_id: str) -> None:
     WorkerHeartbeat.objects.filter(seen_at__lt=now - PRUNE_AFTER).delete()
 
 
+def alive_worker_ids() -> set[str]:
+    since = timezone.now() - timedelta(seconds=ALIVE_WITHIN)
+    return set(
+        WorkerHeartbeat.objects.filter(seen_at__gte=since).values_list("worker_id", flat=True)
+    )
+
+
+def orphaned_tasks() -> int:
+    """Tasks marked RUNNING by a worker whose heartbeat has stopped: its process died in the
+    middle of them (killed, machine lost). django-tasks-db never takes such a task up again; an
+    operator decides whether to enqueue it anew. (Only `noisebank worker` beats: a bare
+    `manage.py db_worker` would make its tasks look orphaned.)"""
+    from django_tasks_db.models import DBTaskResult
+
+    alive = alive_worker_ids()
+    claimed_by = DBTaskResult.objects.filter(
+        status="RUNNING", started_at__lt=timezone.now() - timedelta(seconds=ALIVE_WITHIN)
+    ).values_list("worker_ids", flat=True)
+    return sum(1 for ids in claimed_by if not ids or ids[-1] not in alive)
+
+
 class Heartbeat:
     """`with Heartbeat(worker_id): run the worker` — beats in a thread until the block ends."""
 

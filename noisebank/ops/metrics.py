@@ -23,7 +23,6 @@ Labels are bounded: format, kind and reason are short codes, never user input or
 import os
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, Min
@@ -119,8 +118,7 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from django_tasks_db.models import DBTaskResult
 
-        from noisebank.ops.heartbeat import ALIVE_WITHIN
-        from noisebank.ops.models import WorkerHeartbeat
+        from noisebank.ops.heartbeat import alive_worker_ids, orphaned_tasks
 
         depth = GaugeMetricFamily(
             "noisebank_task_queue_depth", "Tasks waiting or running.", labels=["queue", "status"]
@@ -142,14 +140,17 @@ class DatabaseCollector(Collector):
         wait.add_metric([], (timezone.now() - oldest).total_seconds() if oldest else 0.0)
         yield wait
 
-        alive = WorkerHeartbeat.objects.filter(
-            seen_at__gte=timezone.now() - timedelta(seconds=ALIVE_WITHIN)
-        ).count()
         workers = GaugeMetricFamily(
             "noisebank_workers_alive", "Task workers with a recent heartbeat."
         )
-        workers.add_metric([], alive)
+        workers.add_metric([], len(alive_worker_ids()))
         yield workers
+
+        orphaned = GaugeMetricFamily(
+            "noisebank_tasks_orphaned", "Tasks left running by workers that stopped."
+        )
+        orphaned.add_metric([], orphaned_tasks())
+        yield orphaned
 
 
 class _Forward(Collector):

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from noisebank.ops.models import WorkerHeartbeat
+from noisebank.ops.tests import tasks
 from noisebank.ops.tests.servers import base_env, free_port, start_noisebank, wait_until
 
 
@@ -52,7 +54,7 @@ def test_without_a_worker_it_is_degraded_but_still_serves(client: Client, db: No
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded" and body["database"] == "ok"
-    assert body["workers"] == {"alive": 0, "newest_heartbeat_age_s": None}
+    assert body["workers"] == {"alive": 0, "newest_heartbeat_age_s": None, "orphaned_tasks": 0}
     assert body["problems"] == ["no task worker is running"]
 
 
@@ -61,6 +63,28 @@ def test_a_stale_heartbeat_is_no_worker(client: Client, db: None) -> None:
     body = client.get("/healthz").json()
     assert body["workers"]["alive"] == 0 and body["workers"]["newest_heartbeat_age_s"] >= 300
     assert body["problems"] == ["no task worker is running (last heartbeat 300 s ago)"]
+
+
+def running_task(worker_id: str, minutes_ago: float = 5) -> None:
+    result = tasks.add.enqueue(1, 2)
+    DBTaskResult.objects.filter(id=result.id).update(
+        status="RUNNING",
+        started_at=timezone.now() - timedelta(minutes=minutes_ago),
+        worker_ids=[worker_id],
+    )
+
+
+def test_tasks_left_running_by_a_worker_that_died_are_reported(client: Client, db: None) -> None:
+    heartbeat(worker_id="alive-1")
+    running_task("alive-1")  # its worker still beats: busy, not orphaned
+    running_task("died-2")  # no heartbeat: the process went away mid-task
+    running_task("died-3", minutes_ago=0)  # just claimed: too early to tell
+    body = client.get("/healthz").json()
+    assert body["workers"]["orphaned_tasks"] == 1
+    assert body["status"] == "degraded"
+    assert body["problems"] == [
+        "1 tasks are marked running by workers that stopped in the middle of them"
+    ]
 
 
 def test_a_filling_disk_makes_it_degraded(
