@@ -1,9 +1,9 @@
 """What /healthz reports: database, replica, task workers and disk space.
 
-`status` is "error" (HTTP 503) only when the database does not answer: that is when a load
-balancer should stop sending requests to this process. A missing worker, a lagging or broken
-replica or a filling disk make it "degraded" (HTTP 200): the site still serves pages, but
-someone should look, and `problems` says what.
+`status` is "error" (HTTP 503) only when the database does not answer, or answers without our
+tables: that is when a load balancer should stop sending requests to this process. A missing
+worker, tasks orphaned by a dead one, a broken replica or a filling disk make it "degraded"
+(HTTP 200): the site still serves pages, but someone should look, and `problems` says what.
 """
 
 import shutil
