@@ -3,6 +3,7 @@
     noisebank demo      migrate, seed demo data if empty, run web server + worker, print logins
     noisebank serve     the ASGI web server (uvicorn)
     noisebank worker    the background task worker (django-tasks-db)
+    noisebank nginx-config   the nginx configuration for this install, from deploy/
     noisebank manage …  any Django management command (also: `noisebank <command> …`)
 
 Every Django management command also works directly: `noisebank seed --count 1000`,
@@ -12,10 +13,12 @@ Every Django management command also works directly: `noisebank seed --count 100
 import argparse
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -55,22 +58,44 @@ def port_problem(host: str, port: int) -> str | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from noisebank.lib.logs import logging_config
+
     problem = port_problem(args.host, args.port)
     if problem:
         print(f"noisebank: {problem}", file=sys.stderr)
         return 1
+    try:
+        log_config = logging_config(
+            os.environ.get("NOISEBANK_LOG_FORMAT", "plain"),
+            os.environ.get("NOISEBANK_LOG_LEVEL", "INFO"),
+        )
+    except ValueError as e:
+        print(f"noisebank: {e}", file=sys.stderr)
+        return 1
+    own_metrics_dir = None
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each uvicorn worker is a process: without a shared directory a scrape of /metrics
+        # would see one random worker's counters (noisebank.ops.metrics).
+        own_metrics_dir = tempfile.mkdtemp(prefix="noisebank-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_metrics_dir
     import uvicorn
 
-    uvicorn.run(
-        "noisebank.asgi:application",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("NOISEBANK_FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        lifespan="off",
-    )
+    try:
+        uvicorn.run(
+            "noisebank.asgi:application",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            log_config=log_config,
+            access_log=False,  # noisebank.request logs each request with its id
+            proxy_headers=True,
+            forwarded_allow_ips=os.environ.get("NOISEBANK_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            lifespan="off",
+        )
+    finally:
+        if own_metrics_dir:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -78,14 +103,38 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import call_command
 
-    call_command(
-        "db_worker",
-        queue_name="*",
-        interval=args.interval,
-        reload=False,
-        startup_delay=False,
-        verbosity=args.verbosity,
-    )
+    from noisebank.ops.heartbeat import Heartbeat, new_worker_id
+    from noisebank.ops.metrics import connect_task_signals
+
+    connect_task_signals()
+    worker_id = new_worker_id()
+    with Heartbeat(worker_id):
+        call_command(
+            "db_worker",
+            queue_name="*",
+            interval=args.interval,
+            reload=False,
+            startup_delay=False,
+            worker_id=worker_id,
+            verbosity=args.verbosity,
+        )
+    return 0
+
+
+def cmd_nginx_config(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "noisebank.settings")
+    from noisebank.ops.nginx import NginxConfigError, render_for_this_install
+
+    try:
+        text = render_for_this_install(os.environ)
+    except NginxConfigError as e:
+        print(f"noisebank: {e}", file=sys.stderr)
+        return 1
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -212,11 +261,21 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--verbosity", type=int, default=1)
     worker.set_defaults(func=cmd_worker)
 
+    nginx = sub.add_parser(
+        "nginx-config",
+        help="Print the nginx configuration for this install (deploy/nginx.conf.template).",
+        description="Render deploy/nginx.conf.template. Values come from the environment "
+        "(NOISEBANK_NGINX_LISTEN, NOISEBANK_UPSTREAM, NOISEBANK_NGINX_PID, …); the media and "
+        "export folders and the upload limit default to this install's settings.",
+    )
+    nginx.add_argument("--output", "-o", help="Write to this file instead of standard output.")
+    nginx.set_defaults(func=cmd_nginx_config)
+
     sub.add_parser("manage", help="Run a Django management command: noisebank manage CMD …")
     return parser
 
 
-OWN_COMMANDS = {"demo", "serve", "worker"}
+OWN_COMMANDS = {"demo", "serve", "worker", "nginx-config"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

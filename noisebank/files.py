@@ -3,17 +3,23 @@
 Behind nginx (NOISEBANK_X_ACCEL_REDIRECT=1) the app answers with an `X-Accel-Redirect` header and
 nginx sends the bytes from an `internal` location, with Range support of its own. Without nginx
 the app streams the file itself and honours a single `Range: bytes=…` request, so an interrupted
-download can resume either way.
+download can resume either way. Files in object storage (NOISEBANK_STORAGE=s3) are answered with
+a redirect to a short-lived presigned URL: `protected_storage_response`.
 """
 
 import mimetypes
+import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any, cast
 from urllib.parse import quote
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.core.files.storage import FileSystemStorage, Storage
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header, http_date
 
 CHUNK = 256 * 1024
@@ -53,6 +59,47 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | bool | None:
     if first >= size or first > last:
         return False
     return first, last
+
+
+class ExportFileStorage(FileSystemStorage):
+    """Finished export files under EXPORT_ROOT (looked up at each use, as MEDIA_ROOT is)."""
+
+    @property
+    def base_location(self) -> str:
+        given = self._location  # type: ignore[attr-defined]
+        return str(self._value_or_setting(given, settings.EXPORT_ROOT))
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+
+async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    # thread_sensitive: every chunk is made in the request's one sync thread, so a generator
+    # holding a database cursor keeps using the connection it opened.
+    def pull() -> bytes | None:
+        return next(chunks, None)
+
+    pull_in_thread = sync_to_async(pull, thread_sensitive=True)
+    try:
+        while (block := await pull_in_thread()) is not None:
+            yield block
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            await sync_to_async(close, thread_sensitive=True)()
+
+
+def streaming_body(request: HttpRequest, chunks: Iterable[bytes]) -> Iterable[bytes] | Any:
+    """The body of a StreamingHttpResponse from a plain (sync) generator of chunks.
+
+    Under ASGI (uvicorn) Django consumes a *sync* iterator whole with `list()` before sending a
+    byte — a multi-gigabyte file or export would sit in memory. There we hand Django an async
+    iterator that pulls one chunk at a time; under WSGI (and the test client) the generator as is.
+    """
+    if isinstance(request, ASGIRequest):
+        return _in_thread(iter(chunks))
+    return chunks
 
 
 def _read(path: Path, first: int, length: int) -> Iterator[bytes]:
@@ -101,7 +148,7 @@ def protected_file_response(
     first, last = byte_range if isinstance(byte_range, tuple) else (0, size - 1)
     length = last - first + 1 if size else 0
     response = StreamingHttpResponse(
-        _read(path, first, length),
+        streaming_body(request, _read(path, first, length)),
         content_type=content_type,
         status=206 if isinstance(byte_range, tuple) else 200,
     )
@@ -114,3 +161,46 @@ def protected_file_response(
     if disposition:
         response["Content-Disposition"] = disposition
     return response
+
+
+def protected_storage_response(
+    request: HttpRequest,
+    storage: Storage,
+    name: str,
+    *,
+    download_name: str | None = None,
+    content_type: str | None = None,
+    as_attachment: bool = True,
+    expires: int | None = None,
+) -> HttpResponse | StreamingHttpResponse:
+    """The file `name` of a Django storage, to a client the caller has already authorised.
+
+    A storage with files on disk goes through protected_file_response (X-Accel-Redirect or a
+    Range-aware stream). Object storage (django-storages' S3Storage) answers 302 to a presigned
+    URL valid for `expires` seconds (default NOISEBANK_S3_URL_SECONDS): the bucket sends the
+    bytes, with Range support, under the download name given here.
+    """
+    try:
+        path = storage.path(name)
+    except NotImplementedError:
+        pass
+    else:
+        return protected_file_response(
+            request,
+            Path(path),
+            download_name=download_name,
+            content_type=content_type,
+            as_attachment=as_attachment,
+        )
+    filename = download_name or PurePosixPath(name).name
+    parameters = {
+        "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
+        "ResponseContentType": content_type
+        or mimetypes.guess_type(filename)[0]
+        or "application/octet-stream",
+    }
+    url = cast(Any, storage).url(name, parameters=parameters, expire=expires)
+    redirect = HttpResponseRedirect(url)
+    # The URL is a bearer secret until it expires: keep it out of shared caches.
+    redirect["Cache-Control"] = "private, no-store"
+    return redirect

@@ -12,6 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from noisebank.lib.env import env_bool, env_int, env_str
+from noisebank.lib.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("NOISEBANK_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -66,9 +67,12 @@ INSTALLED_APPS = [
     "noisebank.catalog",
     "noisebank.ingest",
     "noisebank.exports",
+    "noisebank.ops",
 ]
 
 MIDDLEWARE = [
+    "noisebank.ops.middleware.request_id_middleware",
+    "noisebank.ops.middleware.replica_reads_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,14 +105,23 @@ TEMPLATES = [
 ]
 
 
+def _parse_database_url(url: str) -> dict:
+    db = dict(dj_database_url.parse(url, conn_max_age=env_int("NOISEBANK_CONN_MAX_AGE", 0)))
+    db["CONN_HEALTH_CHECKS"] = True
+    return db
+
+
 def _databases() -> dict:
     url = env_str("DATABASE_URL")
     if not url and env_str("DB") == "postgres":
         url = "postgres://postgres@127.0.0.1:5432/noisebank"
     if url:
-        db = dj_database_url.parse(url, conn_max_age=env_int("NOISEBANK_CONN_MAX_AGE", 0))
-        db["CONN_HEALTH_CHECKS"] = True
-        return {"default": db}
+        databases = {"default": _parse_database_url(url)}
+        replica_url = env_str("DATABASE_REPLICA_URL")
+        if replica_url:
+            # Catalogue reads and exports (noisebank.ops.replica); the server keeps it in sync.
+            databases["replica"] = _parse_database_url(replica_url)
+        return databases
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
         "default": {
@@ -126,6 +139,9 @@ def _databases() -> dict:
 
 
 DATABASES = _databases()
+DATABASE_ROUTERS = ["noisebank.ops.replica.ReplicaRouter"]
+# After a POST, the browser reads from the primary this long (seconds), so it sees its change.
+NOISEBANK_REPLICA_PIN_SECONDS = env_int("NOISEBANK_REPLICA_PIN_SECONDS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -151,12 +167,51 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the app's folders so a clone runs without collectstatic.
 WHITENOISE_USE_FINDERS = True
 
-MEDIA_ROOT = DATA_DIR / "media"
-# Media is never served from a public URL: views check permission first (see catalog.views).
+MEDIA_ROOT = Path(env_str("NOISEBANK_MEDIA_ROOT", str(DATA_DIR / "media")))
+# Media is never served from a public URL: views check permission first (noisebank.files).
 MEDIA_URL = "/media/"
-EXPORT_ROOT = DATA_DIR / "exports"
+EXPORT_ROOT = Path(env_str("NOISEBANK_EXPORT_ROOT", str(DATA_DIR / "exports")))
 # Behind nginx: it sends audio and export files from `internal` locations (deploy/nginx.conf).
 NOISEBANK_X_ACCEL_REDIRECT = env_bool("NOISEBANK_X_ACCEL_REDIRECT", False)
+
+NOISEBANK_STORAGE = env_str("NOISEBANK_STORAGE", "local")
+NOISEBANK_S3_BUCKET = env_str("NOISEBANK_S3_BUCKET")
+
+
+def _storages() -> dict:
+    """Audio ("default") and finished exports ("exports"): local folders, or an S3 bucket."""
+    static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    if NOISEBANK_STORAGE == "local":
+        return {
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},  # MEDIA_ROOT
+            "exports": {"BACKEND": "noisebank.files.ExportFileStorage"},  # EXPORT_ROOT
+            "staticfiles": static,
+        }
+    if NOISEBANK_STORAGE != "s3":
+        raise ImproperlyConfigured(f"NOISEBANK_STORAGE={NOISEBANK_STORAGE!r}: use local or s3.")
+    if not NOISEBANK_S3_BUCKET:
+        raise ImproperlyConfigured("NOISEBANK_STORAGE=s3 needs NOISEBANK_S3_BUCKET.")
+    # Credentials come the usual boto3 way: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or a role.
+    s3 = {
+        "bucket_name": NOISEBANK_S3_BUCKET,
+        "endpoint_url": env_str("NOISEBANK_S3_ENDPOINT_URL") or None,
+        "region_name": env_str("NOISEBANK_S3_REGION") or None,
+        "addressing_style": env_str("NOISEBANK_S3_ADDRESSING_STYLE") or None,
+        "signature_version": "s3v4",
+        "default_acl": None,  # private objects: only presigned URLs reach them
+        "querystring_auth": True,
+        "querystring_expire": env_int("NOISEBANK_S3_URL_SECONDS", 300),
+        "file_overwrite": False,
+    }
+    backend = "storages.backends.s3.S3Storage"
+    return {
+        "default": {"BACKEND": backend, "OPTIONS": {**s3, "location": "media"}},
+        "exports": {"BACKEND": backend, "OPTIONS": {**s3, "location": "exports"}},
+        "staticfiles": static,
+    }
+
+
+STORAGES = _storages()
 
 TASKS = {
     "default": {
@@ -176,11 +231,13 @@ NOISEBANK_EXPORT_TTL_HOURS = env_int("NOISEBANK_EXPORT_TTL_HOURS", 72)
 NOISEBANK_MAX_UPLOAD_MB = env_int("NOISEBANK_MAX_UPLOAD_MB", 500)
 NOISEBANK_BASE_URL = env_str("NOISEBANK_BASE_URL", "http://127.0.0.1:8000")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("NOISEBANK_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Operations (noisebank.ops): /metrics is off unless a token is set; /healthz warns below this.
+NOISEBANK_METRICS_TOKEN = env_str("NOISEBANK_METRICS_TOKEN")
+NOISEBANK_MIN_FREE_DISK_MB = env_int("NOISEBANK_MIN_FREE_DISK_MB", 1024)
+
+try:
+    LOGGING = logging_config(
+        env_str("NOISEBANK_LOG_FORMAT", "plain"), env_str("NOISEBANK_LOG_LEVEL", "INFO")
+    )
+except ValueError as e:
+    raise ImproperlyConfigured(str(e)) from None

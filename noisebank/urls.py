@@ -4,13 +4,15 @@ from django.urls import include, path
 
 from noisebank import views
 from noisebank.api.urls import api
+from noisebank.ops import views as ops_views
 
 admin.site.site_header = "Noisebank administration"
 admin.site.site_title = "Noisebank admin"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("metrics", ops_views.metrics_view, name="metrics"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -25,7 +25,8 @@ class BearerTokenMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         header = request.headers.get("Authorization", "")
-        if header[:7].lower() == "bearer ":
+        # /metrics checks its own bearer token (NOISEBANK_METRICS_TOKEN), not a user's.
+        if header[:7].lower() == "bearer " and request.path != "/metrics":
             raw = header[7:].strip()
             token = (
                 ApiToken.objects.active().select_related("user").filter(digest=token_digest(raw))

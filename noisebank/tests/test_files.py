@@ -1,3 +1,4 @@
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,45 @@ def test_behind_nginx_the_app_sends_no_bytes_only_the_internal_location(
     assert response["X-Accel-Redirect"] == "/_protected/media/audio/2026/a%20b.wav"
     assert response.content == b""
     assert "attachment" in response["Content-Disposition"]
+
+
+def test_under_asgi_the_file_is_pulled_chunk_by_chunk(stored: Path) -> None:
+    """Django would list() a sync iterator under ASGI, holding the whole file in memory."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncRequestFactory
+
+    request = AsyncRequestFactory().get("/x", headers={"Range": "bytes=100-"})
+    response = protected_file_response(request, stored)
+    assert response.is_async
+
+    async def collect() -> list[bytes]:
+        return [chunk async for chunk in response]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "must consume synchronous iterators" would fail here
+        chunks = async_to_sync(collect)()
+    assert response.status_code == 206 and b"".join(chunks) == BODY[100:]
+
+
+def test_export_storage_follows_export_root(settings: Any, tmp_path: Path) -> None:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    settings.EXPORT_ROOT = tmp_path / "elsewhere"
+    name = storages["exports"].save("job/result.csv", ContentFile(b"a,b\n"))
+    assert (tmp_path / "elsewhere" / name).read_bytes() == b"a,b\n"
+
+
+def test_a_local_storage_file_goes_through_the_protected_file_path(
+    stored: Path, settings: Any
+) -> None:
+    from django.core.files.storage import storages
+
+    from noisebank.files import protected_storage_response
+
+    request = RequestFactory().get("/x", headers={"Range": "bytes=0-9"})
+    response = protected_storage_response(request, storages["default"], "audio/2026/a b.wav")
+    assert response.status_code == 206 and body(response) == BODY[:10]
+    settings.NOISEBANK_X_ACCEL_REDIRECT = True
+    response = protected_storage_response(request, storages["default"], "audio/2026/a b.wav")
+    assert response["X-Accel-Redirect"] == "/_protected/media/audio/2026/a%20b.wav"

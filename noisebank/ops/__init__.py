@@ -1,0 +1,2 @@
+"""Running Noisebank in production: health, logs, metrics, worker heartbeats, read replica,
+backups and the nginx configuration."""
