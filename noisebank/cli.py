@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -138,9 +139,11 @@ def cmd_nginx_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+def _wait_until_up(
+    url: str, server: subprocess.Popen[bytes], stop: threading.Event, timeout: float = 60
+) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop.is_set():
         if server.poll() is not None:
             return False
         try:
@@ -148,7 +151,7 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], timeout: float = 6
                 if response.status == 200:
                     return True
         except OSError:
-            time.sleep(0.2)
+            stop.wait(0.2)
     return False
 
 
@@ -183,40 +186,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
     db = settings.DATABASES["default"]
     where = db["NAME"] if db["ENGINE"].endswith("sqlite3") else f"{db['ENGINE']} {db['NAME']}"
 
+    # Ctrl-C (SIGINT to the whole process group) or a plain `kill` (SIGTERM to us alone) both
+    # stop the demo: flag it here rather than rely on KeyboardInterrupt reaching us first.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
     me = [sys.executable, "-m", "noisebank.cli"]
     server = subprocess.Popen([*me, "serve", "--host", args.host, "--port", str(args.port)])
     worker = subprocess.Popen([*me, "worker", "--verbosity", "0"])
     procs = [server, worker]
     url = f"http://{args.host}:{args.port}"
-    try:
-        if not _wait_until_up(f"{url}/healthz", server):
+    if not _wait_until_up(f"{url}/healthz", server, stop):
+        if not stop.is_set():
             print(
                 "noisebank: the web server did not start; see the messages above.", file=sys.stderr
             )
-            _stop(procs)
-            return 1
-        logins = "\n".join(
-            f"    {user:<11} {pw}   ({role})" for user, pw, role in demo.iter_demo_logins(password)
-        )
-        print(
-            f"\nNoisebank is running with its task worker; database: {where}\n\n"
-            f"  Open     {url}/recordings/\n"
-            f"  Log in   (user name, password)\n{logins}\n"
-            f"  Admin    {url}/admin/    API docs  {url}/api/v1/docs\n\n"
-            f"Press Ctrl-C to stop both.\n",
-            flush=True,
-        )
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-        dead = "web server" if server.poll() is not None else "worker"
-        print(f"noisebank: the {dead} stopped unexpectedly; stopping the demo.", file=sys.stderr)
         _stop(procs)
-        return 1
-    except KeyboardInterrupt:
+        return 0 if stop.is_set() else 1
+    logins = "\n".join(
+        f"    {user:<11} {pw}   ({role})" for user, pw, role in demo.iter_demo_logins(password)
+    )
+    print(
+        f"\nNoisebank is running with its task worker; database: {where}\n\n"
+        f"  Open     {url}/recordings/\n"
+        f"  Log in   (user name, password)\n{logins}\n"
+        f"  Admin    {url}/admin/    API docs  {url}/api/v1/docs\n\n"
+        f"Press Ctrl-C to stop both.\n",
+        flush=True,
+    )
+    while not stop.is_set() and all(p.poll() is None for p in procs):
+        stop.wait(0.5)
+    # A child that exits cleanly or by SIGINT/SIGTERM was told to stop by whoever signalled the
+    # process group, possibly a moment before our own handler ran.
+    asked = stop.wait(0.5) or all(
+        p.returncode in (None, 0, -signal.SIGINT, -signal.SIGTERM) for p in procs
+    )
+    if asked:
         print("\nStopping the web server and the worker …", flush=True)
         _stop(procs)
         print("Stopped.")
         return 0
+    dead = "web server" if server.returncode is not None else "worker"
+    print(f"noisebank: the {dead} stopped unexpectedly; stopping the demo.", file=sys.stderr)
+    _stop(procs)
+    return 1
 
 
 def cmd_manage(argv: Sequence[str]) -> int:

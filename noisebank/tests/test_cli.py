@@ -141,3 +141,16 @@ def test_second_demo_reuses_the_database(sqlite_env: dict[str, str]) -> None:
             assert "Seeded 40 recordings" in out
         else:
             assert "already holds 40 recordings; not seeding" in out
+
+
+def test_a_plain_kill_of_the_demo_stops_its_children_too(sqlite_env: dict[str, str]) -> None:
+    proc = start_demo(sqlite_env, free_port())
+    try:
+        read_until(proc, "Press Ctrl-C")
+    finally:
+        proc.send_signal(signal.SIGTERM)  # to the demo process alone, as `kill PID` does
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "Stopped." in out
+    time.sleep(0.5)
+    assert subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True).returncode == 1
