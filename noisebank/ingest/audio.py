@@ -100,6 +100,73 @@ def load_audio(
     return _load_with_soundfile(path, container, limits)
 
 
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file's header says; ``None`` where only decoding can tell (M4A/AAC)."""
+
+    format: str
+    sample_rate: int | None
+    channels: int | None
+    duration_s: float | None
+
+
+def probe_audio(
+    path: str | os.PathLike[str],
+    *,
+    max_duration_s: float = MAX_DURATION_S,
+    min_duration_s: float = MIN_DURATION_S,
+    min_sample_rate: int = MIN_SAMPLE_RATE,
+    max_channels: int = MAX_CHANNELS,
+) -> AudioInfo:
+    """The checks of ``load_audio`` that headers can answer, without decoding the samples.
+
+    Cheap enough for the upload request, so a collector learns at once that a file is text, empty,
+    truncated, too short, too long or sampled too slowly. What only decoding reveals (a FLAC that
+    stops mid-stream, a corrupt MP3 frame, anything in M4A/AAC) is left to ``load_audio`` in the
+    worker, where it marks the recording failed with the reason and keeps the bytes.
+    """
+    limits = _Limits(max_duration_s, min_duration_s, min_sample_rate, max_channels)
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise AudioRejected("The file is empty (0 bytes).")
+    with path.open("rb") as f:
+        head = f.read(4096)
+    container = sniff_format(head)
+    if container in ("M4A", "AAC"):
+        if shutil.which("ffmpeg") is None:
+            raise AudioRejected("M4A/AAC needs ffmpeg, which is not installed on this server.")
+        return AudioInfo(container, None, None, None)
+    if container is None:
+        if _looks_like_text(head):
+            raise AudioRejected(f"The file contains text, not audio. Upload {ACCEPTED_FORMATS}.")
+        raise AudioRejected(f"Unsupported or unrecognised file format. Upload {ACCEPTED_FORMATS}.")
+    if container == "WAV":
+        _check_wav_header(path, head, size, limits)
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        detail = getattr(exc, "error_string", None) or "unreadable header"
+        raise AudioRejected(
+            f"The file is damaged or is not a valid {container} file ({detail})."
+        ) from exc
+    _check_stream(info.samplerate, info.channels, limits)
+    duration = info.frames / info.samplerate
+    if info.frames <= 0:
+        raise AudioRejected("The file holds no audio samples.")
+    if duration > limits.max_duration_s:
+        raise AudioRejected(
+            f"The recording is {format_duration(duration)} long, more than the "
+            f"{format_duration(limits.max_duration_s)} limit."
+        )
+    if duration < limits.min_duration_s:
+        raise AudioRejected(
+            f"The recording is {format_duration(duration)} long; at least "
+            f"{format_duration(limits.min_duration_s)} is needed."
+        )
+    return AudioInfo(container, info.samplerate, info.channels, duration)
+
+
 def sniff_format(head: bytes) -> str | None:
     """Name the container from a file's first bytes: WAV, FLAC, OGG, MP3, M4A, AAC or None."""
     if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
