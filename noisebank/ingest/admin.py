@@ -13,7 +13,7 @@ from noisebank.ingest.services import recordings_reprocess
 def reprocess_selected(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Recording]
 ) -> None:
-    result = recordings_reprocess(queryset.only("pk", "audio", "status"))
+    result = recordings_reprocess(queryset.select_related(None).only("pk", "audio", "status"))
     skipped = []
     if result.without_audio:
         skipped.append(f"{result.without_audio} without audio")

@@ -112,6 +112,7 @@ def indexed_png(indices: np.ndarray, rgb_palette: bytes) -> bytes:
 # --- drawing ---------------------------------------------------------------------------------
 
 W, H = 640, 250
+WAVEFORM_SIZE = (1000, 150)
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 14, 34
 
 
@@ -151,45 +152,53 @@ def _text(
 
 
 class _Frame:
-    """Maps data to the plot area of a W x H viewBox and draws its axes."""
+    """Maps data to the plot area of a w x h viewBox and draws its axes."""
 
-    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
+    def __init__(
+        self,
+        x_range: tuple[float, float],
+        y_range: tuple[float, float],
+        size: tuple[int, int] = (W, H),
+    ) -> None:
         self.x0, self.x1 = x_range
         self.y0, self.y1 = y_range
+        self.w, self.h = size
         if self.x1 <= self.x0:
             self.x1 = self.x0 + 1
         if self.y1 <= self.y0:
             self.y1 = self.y0 + 1
 
     def x(self, v: float) -> float:
-        return LEFT + (v - self.x0) / (self.x1 - self.x0) * (W - LEFT - RIGHT)
+        return LEFT + (v - self.x0) / (self.x1 - self.x0) * (self.w - LEFT - RIGHT)
 
     def y(self, v: float) -> float:
-        return H - BOTTOM - (v - self.y0) / (self.y1 - self.y0) * (H - TOP - BOTTOM)
+        return self.h - BOTTOM - (v - self.y0) / (self.y1 - self.y0) * (self.h - TOP - BOTTOM)
 
-    def axes(self, x_label: str, y_label: str, *, x_ticks: Sequence[tuple[float, str]]) -> str:
+    def axes(
+        self, x_label: str, y_label: str, *, x_ticks: Sequence[tuple[float, str]], y_ticks: int = 5
+    ) -> str:
+        w, h = self.w, self.h
         parts = [
-            f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" '
+            f'<rect x="{LEFT}" y="{TOP}" width="{w - LEFT - RIGHT}" height="{h - TOP - BOTTOM}" '
             'class="plotbg"/>'
         ]
-        for v in _ticks(self.y0, self.y1, 5):
+        for v in _ticks(self.y0, self.y1, y_ticks):
             y = self.y(v)
-            parts.append(_line(LEFT, W - RIGHT, y, y, "grid"))
+            parts.append(_line(LEFT, w - RIGHT, y, y, "grid"))
             parts.append(_text(LEFT - 6, y + 4, "tick", _fmt(v), "end"))
         for v, label in x_ticks:
             x = self.x(v)
-            parts.append(_line(x, x, TOP, H - BOTTOM, "grid"))
-            parts.append(_text(x, H - BOTTOM + 16, "tick", label))
-        parts.append(_text(W - RIGHT, H - 4, "axis", x_label, "end"))
-        parts.append(_text(12, TOP + (H - TOP - BOTTOM) / 2, "axis", y_label, rotate=True))
+            parts.append(_line(x, x, TOP, h - BOTTOM, "grid"))
+            parts.append(_text(x, h - BOTTOM + 16, "tick", label))
+        parts.append(_text(w - RIGHT, h - 4, "axis", x_label, "end"))
+        parts.append(_text(12, TOP + (h - TOP - BOTTOM) / 2, "axis", y_label, rotate=True))
         return "".join(parts)
 
-
-def _svg(body: str, label: str) -> str:
-    return (
-        f'<svg class="plot" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(label)}" '
-        f'xmlns="http://www.w3.org/2000/svg">{body}</svg>'
-    )
+    def svg(self, body: str, label: str) -> str:
+        return (
+            f'<svg class="plot" viewBox="0 0 {self.w} {self.h}" role="img" '
+            f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
+        )
 
 
 def _time_ticks(duration: float) -> list[tuple[float, str]]:
@@ -202,7 +211,7 @@ def waveform_svg(waveform: dict[str, Any]) -> str:
     if not low or not high or duration <= 0:
         return ""
     peak = max(max(abs(v) for v in low), max(abs(v) for v in high), 1e-9)
-    frame = _Frame((0, duration), (-1, 1))
+    frame = _Frame((0, duration), (-1, 1), WAVEFORM_SIZE)
     step = duration / len(high)
     top = " ".join(f"{frame.x(i * step):.1f},{frame.y(v / peak):.1f}" for i, v in enumerate(high))
     bottom = " ".join(
@@ -210,12 +219,13 @@ def waveform_svg(waveform: dict[str, Any]) -> str:
     )
     peak_db = 20 * math.log10(peak)
     body = (
-        frame.axes("time (s)", "amplitude", x_ticks=_time_ticks(duration))
+        frame.axes("time (s)", "", x_ticks=_time_ticks(duration), y_ticks=2)
         + f'<polygon points="{top} {bottom}" class="wave"/>'
-        + f'<text x="{W - RIGHT - 4}" y="{TOP + 14}" class="note" text-anchor="end">'
-        f"scaled to its peak, {peak_db:.1f} dBFS</text>"
+        + _text(
+            frame.w - RIGHT - 4, TOP + 14, "note", f"scaled to its peak, {peak_db:.1f} dBFS", "end"
+        )
     )
-    return _svg(body, "Waveform")
+    return frame.svg(body, "Waveform")
 
 
 def level_svg(series: dict[str, Any], marks: dict[str, float | None], unit: str) -> str:
@@ -239,17 +249,21 @@ def level_svg(series: dict[str, Any], marks: dict[str, float | None], unit: str)
         frame.axes("time (s)", f"LAF ({unit})", x_ticks=_time_ticks(duration)),
         f'<polyline points="{points}" class="laf"/>',
     ]
-    for name, value in marks.items():
-        if value is None:
-            continue
+    # Labels apart even when the levels are close: the highest above its line at the right,
+    # the lowest below its line at the right, any other at the left.
+    placed = sorted(((v, n) for n, v in marks.items() if v is not None), reverse=True)
+    for rank, (value, name) in enumerate(placed):
         y = frame.y(value)
-        css = "mark " + name.lower()
-        body.append(_line(LEFT, W - RIGHT, y, y, css))
-        body.append(
-            f'<text x="{W - RIGHT - 4}" y="{y - 4:.1f}" class="marklabel {name.lower()}" '
-            f'text-anchor="end">{escape(name)} {value:.1f}</text>'
-        )
-    return _svg("".join(body), f"A-weighted Fast level against time, {unit}")
+        css = name.lower()
+        body.append(_line(LEFT, W - RIGHT, y, y, "mark " + css))
+        if rank == 0:
+            x, dy, anchor = W - RIGHT - 4, -5, "end"
+        elif rank == len(placed) - 1:
+            x, dy, anchor = W - RIGHT - 4, 15, "end"
+        else:
+            x, dy, anchor = LEFT + 4, -5, "start"
+        body.append(_text(x, y + dy, "marklabel " + css, f"{name} {value:.1f}", anchor))
+    return frame.svg("".join(body), f"A-weighted Fast level against time, {unit}")
 
 
 def bands_svg(band_levels: dict[str, float], unit: str) -> str:
@@ -257,8 +271,9 @@ def bands_svg(band_levels: dict[str, float], unit: str) -> str:
     if not bands:
         return ""
     values = [v for _, v in bands]
-    low = math.floor((min(values) - 5) / 10) * 10
     high = math.ceil((max(values) + 3) / 5) * 5
+    # 80 dB below the loudest band is the floor: lower bars show as empty, not as a cliff.
+    low = max(math.floor((min(values) - 5) / 10) * 10, high - 80)
     frame = _Frame((0, len(bands)), (low, high))
     labelled = {31.5, 63, 125, 250, 500, 1000, 2000, 4000, 8000, 16000}
     ticks = [
@@ -269,13 +284,13 @@ def bands_svg(band_levels: dict[str, float], unit: str) -> str:
     body = [frame.axes("1/3-octave band (Hz)", f"Leq ({unit})", x_ticks=ticks)]
     width = (W - LEFT - RIGHT) / len(bands)
     for i, (f, v) in enumerate(bands):
-        x, y = frame.x(i) + 1, frame.y(v)
+        x, y = frame.x(i) + 1, frame.y(max(v, low))
         body.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(width - 2, 1):.1f}" '
             f'height="{frame.y(low) - y:.1f}" class="bar"><title>{f:g} Hz: {v:.1f} {escape(unit)}'
             "</title></rect>"
         )
-    return _svg("".join(body), f"1/3-octave band levels, {unit}")
+    return frame.svg("".join(body), f"1/3-octave band levels, {unit}")
 
 
 def spectrogram_svg(spectrogram: dict[str, Any]) -> str:
@@ -303,4 +318,4 @@ def spectrogram_svg(spectrogram: dict[str, Any]) -> str:
         body.append(_text(frame.x(t), H - BOTTOM + 16, "tick", label))
     body.append(_text(W - RIGHT, H - 4, "axis", "time (s)", "end"))
     body.append(_text(12, TOP + plot_h / 2, "axis", "frequency (Hz)", rotate=True))
-    return _svg("".join(body), "Spectrogram")
+    return frame.svg("".join(body), "Spectrogram")

@@ -67,6 +67,7 @@ def _form_context(values: dict[str, Any] | None = None, errors: Any = None) -> d
         "choices": taxonomy_choices(),
         "values": values or {},
         "field_errors": errors or {},
+        "general_errors": (errors or {}).get("__all__", []),
         "settings_max_mb": settings.NOISEBANK_MAX_UPLOAD_MB,
     }
 
