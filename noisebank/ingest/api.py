@@ -24,6 +24,7 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import reverse
 from ninja import File, Router, Schema
+from ninja.responses import Status
 from ninja.files import UploadedFile
 
 from noisebank.accounts.roles import can_browse, can_upload
@@ -253,7 +254,7 @@ def start_upload(request: HttpRequest, payload: UploadStart) -> Any:
         )
     except UploadRejected as e:
         return rejected(e)
-    return 201, _upload_out(upload)
+    return Status(201, _upload_out(upload))
 
 
 def upload_status(request: HttpRequest, upload_id: UUID) -> Any:
@@ -311,7 +312,7 @@ def abort_upload(request: HttpRequest, upload_id: UUID) -> Any:
     if upload is None:
         return _gone(upload_id)
     chunks.upload_abort(upload)
-    return 204, None
+    return Status(204, None)
 
 
 def check_manifest(request: HttpRequest, manifest: UploadedFile = File(...)) -> Any:  # noqa: B008
