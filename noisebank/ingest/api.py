@@ -24,8 +24,8 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import reverse
 from ninja import File, Router, Schema
-from ninja.responses import Status
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from noisebank.accounts.roles import can_browse, can_upload
 from noisebank.catalog.models import Recording

@@ -350,8 +350,8 @@ def recording_update(*, recording: Recording, metadata: Mapping[str, Any]) -> Re
     except MetadataInvalid as e:
         raise UploadRejected(e.summary, kind="metadata", errors=e.errors) from e
     fields = cleaned.fields
+    recording.description = fields.get("description", "")
     for name in (
-        "description",
         "dataset_type",
         "category",
         "sound_class",

@@ -50,7 +50,10 @@ def send_whole(client: Client, name: str, content: bytes, chunk: int = 40_000, *
         return started
     upload_id = started.json()["upload_id"]
     for first in range(0, len(content), chunk):
-        assert put(client, upload_id, content[first : first + chunk], first, len(content)).status_code == 200
+        assert (
+            put(client, upload_id, content[first : first + chunk], first, len(content)).status_code
+            == 200
+        )
     return finish(client, upload_id, **metadata)
 
 
