@@ -12,7 +12,7 @@ import base64
 import math
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -228,7 +228,7 @@ def waveform_svg(waveform: dict[str, Any]) -> str:
     return frame.svg(body, "Waveform")
 
 
-def level_svg(series: dict[str, Any], marks: dict[str, float | None], unit: str) -> str:
+def level_svg(series: dict[str, Any], marks: Mapping[str, float | None], unit: str) -> str:
     times, levels = series.get("level_times_s") or [], series.get("laf_levels") or []
     if not times or not levels:
         return ""

@@ -23,7 +23,7 @@ def bearer(user: User) -> dict[str, str]:
 
 def post_file(
     client: Client, filename: str, content: bytes, headers: dict[str, str], **fields: str
-):  # type: ignore[no-untyped-def]
+):
     return client.post(
         "/api/v1/recordings", {"file": SimpleUploadedFile(filename, content), **fields}, **headers
     )

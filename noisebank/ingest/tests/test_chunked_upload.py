@@ -18,7 +18,7 @@ from noisebank.testing import write_audio
 pytestmark = pytest.mark.django_db
 
 
-def start(client: Client, name: str, size: int):  # type: ignore[no-untyped-def]
+def start(client: Client, name: str, size: int):
     return client.post(
         "/api/v1/uploads", {"filename": name, "size": size}, content_type="application/json"
     )
@@ -26,7 +26,7 @@ def start(client: Client, name: str, size: int):  # type: ignore[no-untyped-def]
 
 def put(
     client: Client, upload_id: str, data: bytes, first: int, size: int, last: int | None = None
-):  # type: ignore[no-untyped-def]
+):
     last = first + len(data) - 1 if last is None else last
     return client.put(
         f"/api/v1/uploads/{upload_id}",
@@ -36,7 +36,7 @@ def put(
     )
 
 
-def finish(client: Client, upload_id: str, **metadata: str):  # type: ignore[no-untyped-def]
+def finish(client: Client, upload_id: str, **metadata: str):
     return client.post(
         f"/api/v1/uploads/{upload_id}/finish",
         {"metadata": metadata},
@@ -44,7 +44,7 @@ def finish(client: Client, upload_id: str, **metadata: str):  # type: ignore[no-
     )
 
 
-def send_whole(client: Client, name: str, content: bytes, chunk: int = 40_000, **metadata: str):  # type: ignore[no-untyped-def]
+def send_whole(client: Client, name: str, content: bytes, chunk: int = 40_000, **metadata: str):
     started = start(client, name, len(content))
     if started.status_code != 201:
         return started

@@ -1,6 +1,7 @@
 """recording_create: the one way in, with the whole bad-input list of issue 5."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -14,7 +15,7 @@ from noisebank.testing import make_recording, write_audio
 pytestmark = pytest.mark.django_db
 
 
-def create(path: Path, collector: User, name: str | None = None, **metadata: str):  # type: ignore[no-untyped-def]
+def create(path: Path, collector: User, name: str | None = None, **metadata: str):
     return recording_create(
         file=path, filename=name or path.name, metadata=metadata, collector=collector
     )
@@ -24,7 +25,7 @@ def test_every_bad_input_gets_its_own_reason_and_the_good_files_go_in(
     charlie: User, tmp_path: Path, django_capture_on_commit_callbacks
 ) -> None:
     make_recording(category="Train pass-by")
-    outcomes = {}
+    outcomes: dict[str, tuple[str, Any]] = {}
     with django_capture_on_commit_callbacks(execute=True):
         for sample in bad_batch(tmp_path / "batch"):
             try:
