@@ -158,7 +158,7 @@ def import_and_process(files: int, seconds: float, workers: int, folder: Path) -
         [*noisebank, "shell", "-c", count],
         cwd=ROOT, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    ready, other = check.stdout.split()
+    ready, other = check.stdout.split()[-2:]
     print(
         f"   measuring by {workers} worker process(es):      {t_work:6.1f} s "
         f"({files / t_work:.1f} recordings/s, {files * seconds / t_work:.0f}x real time in all, "

@@ -120,10 +120,14 @@ def recording_create(
         raise _duplicate(existing)
 
     username = collector.get_username() if collector is not None else "import"
-    noise_id = new_noise_id(username)
     now = timezone.now()
-    relative = f"audio/{now:%Y/%m}/{noise_id}.{EXTENSIONS[info.format]}"
-    stored = Path(settings.MEDIA_ROOT) / relative
+    while True:
+        # The random part makes a clash rare; never let one overwrite another recording's file.
+        noise_id = new_noise_id(username)
+        relative = f"audio/{now:%Y/%m}/{noise_id}.{EXTENSIONS[info.format]}"
+        stored = Path(settings.MEDIA_ROOT) / relative
+        if not stored.exists() and not Recording.objects.filter(noise_id=noise_id).exists():
+            break
     _store(file, stored, move=move)
     fields = dict(metadata.fields)
     fields["name"] = metadata.name_or(Path(original).stem or original)

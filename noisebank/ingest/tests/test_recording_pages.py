@@ -174,3 +174,16 @@ def test_pages_need_a_role(nobody: User) -> None:
     assert client.get(f"/recordings/{rec.noise_id}/").status_code == 403
     assert client.get("/recordings/upload/").status_code == 403
     assert Client().get(f"/recordings/{rec.noise_id}/").status_code == 302
+
+
+def test_the_processing_page_counts_by_status_for_admins_only(
+    charlie: User, charlie_client: Client, admin_client: Client, tmp_path: Path
+) -> None:
+    rec = upload(write_audio(tmp_path / "a.wav"), charlie)
+    failed = upload(write_audio(tmp_path / "b.wav", seed=2), charlie)
+    Recording.objects.filter(pk=failed.pk).update(status="failed", error="Damaged beyond repair.")
+    assert charlie_client.get("/recordings/processing/").status_code == 403
+    html = admin_client.get("/recordings/processing/").content.decode()
+    assert 'class="stat card status-pending"><span class="stat-n">1</span>' in html
+    assert "Damaged beyond repair." in html and 'http-equiv="refresh"' in html
+    assert rec.noise_id not in html  # only failures are listed
