@@ -104,9 +104,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import call_command
 
+    from noisebank.ingest.chunks import uploads_sweep_expired
+    from noisebank.ingest.services import recordings_sweep_stale
     from noisebank.ops.heartbeat import Heartbeat, new_worker_id
     from noisebank.ops.metrics import connect_task_signals
 
+    # A worker that died mid-task left its recording in `processing`: recover those first.
+    requeued, failed = recordings_sweep_stale()
+    expired = uploads_sweep_expired()
+    if args.verbosity and (requeued or failed or expired):
+        print(
+            f"Recovered {requeued} interrupted recording(s), failed {failed}; "
+            f"removed {expired} expired upload(s).",
+            flush=True,
+        )
     connect_task_signals()
     worker_id = new_worker_id()
     with Heartbeat(worker_id):

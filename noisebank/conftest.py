@@ -1,3 +1,6 @@
+from pathlib import Path
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -49,3 +52,23 @@ def alice_client(alice: User) -> Client:
 @pytest.fixture
 def charlie_client(charlie: User) -> Client:
     return login(charlie)
+
+
+@pytest.fixture(autouse=True)
+def isolated_files(settings: Any, tmp_path: Path) -> Path:
+    """Media, uploads and upload temp files of each test in its own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.UPLOAD_ROOT = tmp_path / "uploads"
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads" / "tmp")
+    Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True)
+    return tmp_path
+
+
+@pytest.fixture
+def admin_client(admin: User) -> Client:
+    return login(admin)
+
+
+@pytest.fixture
+def bob_client(bob: User) -> Client:
+    return login(bob)

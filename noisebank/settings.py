@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "noisebank.ops.middleware.request_id_middleware",
     "noisebank.ops.middleware.replica_reads_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "noisebank.ingest.uploads.UploadSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,6 +135,9 @@ def _databases() -> dict:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Closing a WAL database checkpoints it: 19 ms after every worker task when each
+            # task closed its connection (bench/ingest.py). A local file needs no reconnecting.
+            "CONN_MAX_AGE": None,
         }
     }
 
@@ -229,6 +233,27 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 NOISEBANK_EXPORT_TTL_HOURS = env_int("NOISEBANK_EXPORT_TTL_HOURS", 72)
 NOISEBANK_MAX_UPLOAD_MB = env_int("NOISEBANK_MAX_UPLOAD_MB", 500)
+# Recordings shorter or longer than this are refused at upload (seconds).
+NOISEBANK_MIN_DURATION_S = 0.5
+NOISEBANK_MAX_DURATION_S = env_int("NOISEBANK_MAX_DURATION_MIN", 240) * 60
+# A recording left in `processing` this long belongs to a worker that died: it is re-queued once.
+NOISEBANK_PROCESSING_TIMEOUT_S = env_int("NOISEBANK_PROCESSING_TIMEOUT_MIN", 30) * 60
+# Unfinished chunked uploads are deleted after this many hours.
+NOISEBANK_UPLOAD_TTL_HOURS = env_int("NOISEBANK_UPLOAD_TTL_HOURS", 24)
+UPLOAD_ROOT = DATA_DIR / "uploads"
+
+# Every uploaded file goes to a temporary file on disk through a handler that stops storing it
+# as soon as it passes NOISEBANK_MAX_UPLOAD_MB; requests that announce a larger body are refused
+# before it is read (noisebank.ingest.uploads: a middleware, and an ASGI guard since Django's
+# ASGI handler reads the whole body before any middleware runs). 2.5 MB caps the non-file form
+# fields, and is where an ASGI request body spills from memory to disk (0 would mean never).
+FILE_UPLOAD_HANDLERS = ["noisebank.ingest.uploads.LimitedTemporaryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_TEMP_DIR = str(UPLOAD_ROOT / "tmp")
+with contextlib.suppress(OSError):
+    Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_PERMISSIONS = 0o640
 NOISEBANK_BASE_URL = env_str("NOISEBANK_BASE_URL", "http://127.0.0.1:8000")
 
 # Operations (noisebank.ops): /metrics is off unless a token is set; /healthz warns below this.

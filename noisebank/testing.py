@@ -109,3 +109,42 @@ def make_recording(
             },
         )
     return rec
+
+
+def write_audio(
+    path: Any,
+    *,
+    seconds: float = 1.0,
+    sample_rate: int = 48_000,
+    frequency_hz: float = 1000.0,
+    level_dbfs: float = -20.0,
+    format: str = "WAV",
+    subtype: str = "PCM_16",
+    seed: int = 0,
+) -> Any:
+    """A sine (plus a little seeded noise, so files of different seeds differ) written to path."""
+    import numpy as np
+    import soundfile as sf
+
+    from noisebank.lib import synth
+
+    x = synth.sine(
+        frequency_hz, seconds, rms=synth.rms_for_dbfs(level_dbfs), sample_rate=sample_rate
+    )
+    x = x + 1e-4 * np.random.default_rng(seed).standard_normal(x.size)
+    sf.write(str(path), x, sample_rate, format=format, subtype=subtype)
+    return path
+
+
+def wav_with_claimed_length(path: Any, *, claimed_seconds: float, real_seconds: float = 1.0) -> Any:
+    """A 16-bit mono WAV whose header announces a different length from the bytes present."""
+    import struct
+
+    rate = 48_000
+    data = b"\x00\x01" * round(real_seconds * rate)
+    claimed = round(claimed_seconds * rate) * 2
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", claimed)
+    with open(path, "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", min(0xFFFFFFFF, 36 + claimed)) + body + data)
+    return path

@@ -22,4 +22,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("noisebank.catalog.urls")),
+    path("", include("noisebank.ingest.urls")),
 ]

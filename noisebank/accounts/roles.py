@@ -70,6 +70,18 @@ def is_admin(user: AnyUser) -> bool:
     return has_role(user, Role.ADMIN)
 
 
+def can_edit_recording(user: AnyUser, recording: Any) -> bool:
+    """Its collector (while still a collector or more) or an admin."""
+    if is_admin(user):
+        return True
+    owner = recording.collector_id
+    return bool(can_upload(user) and owner is not None and owner == user.pk)
+
+
+def can_delete_recording(user: AnyUser) -> bool:
+    return is_admin(user)
+
+
 def role_required(role: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """View decorator: 403 unless the logged-in user has at least `role`."""
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from noisebank.catalog import models as m
+from noisebank.ingest.admin import reprocess_selected
 
 
 class TaxonAdmin(admin.ModelAdmin):
@@ -101,3 +102,4 @@ class RecordingAdmin(admin.ModelAdmin):
     readonly_fields = ["noise_id", "sha256", "size_bytes", "created_at", "updated_at"]
     inlines = [AudioFeaturesInline, NoiseAnalysisInline]
     show_full_result_count = False
+    actions = [reprocess_selected]

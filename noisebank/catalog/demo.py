@@ -456,3 +456,74 @@ def demo_password() -> str:
 def iter_demo_logins(password: str) -> Iterator[tuple[str, str, str]]:
     for username, role in DEMO_USERS:
         yield username, password, role.group_name
+
+
+# (synth sound, seed, duration s, format, category, class, subclass, region, community, name)
+AUDIO_DEMOS = [
+    ("train_passby", 1, 14.0, "FLAC", "Train pass-by", "Freight train", "Container", "Greater Accra", "Tema", "Container train passing Tema yard"),
+    ("horn", 1, 5.0, "WAV", "Warning signals", "Horn", "Two-tone", "Ashanti", "Kumasi", "Two-tone horn before Kumasi level crossing"),
+    ("crossing_bell", 1, 8.0, "FLAC", "Warning signals", "Crossing bell", "Mechanical bell", "Zürich", "Oerlikon", "Crossing bell, Oerlikon"),
+    ("station_ambience", 1, 15.0, "FLAC", "Station & yard", "Station ambience", "Platform", "Île-de-France", "Gare du Nord", "Platform 7 ambience, Gare du Nord"),
+    ("train_passby", 2, 20.0, "WAV", "Train pass-by", "Passenger train", "Regional", "Central", "Cape Coast", "Regional train at Cape Coast, 25 m"),
+    ("horn", 2, 6.0, "FLAC", "Warning signals", "Horn", "Two-tone", "Western", "Takoradi", "Horn at Takoradi harbour line"),
+    ("crossing_bell", 2, 10.0, "WAV", "Warning signals", "Crossing bell", "Mechanical bell", "Eastern", "Nsawam", "Crossing bell at Nsawam road"),
+    ("station_ambience", 2, 30.0, "FLAC", "Station & yard", "Station ambience", "Platform", "Greater Accra", "Accra Central", "Accra Central platform, evening"),
+]  # fmt: skip
+DEMO_DEVICE = "Noisebank demo recorder"
+
+
+def seed_audio_recordings(count: int = len(AUDIO_DEMOS)) -> int:
+    """Recordings with real synthesised audio, taken in through the upload service.
+
+    They start pending and are queued, so the worker of `noisebank demo` measures them within
+    seconds and their pages show real plots and play. Files already present (same bytes) are
+    skipped, so seeding twice adds nothing.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import soundfile as sf
+
+    from noisebank.ingest.services import UploadRejected, recording_create
+    from noisebank.lib import synth
+
+    ensure_taxonomy()
+    m.Device.objects.get_or_create(
+        name=DEMO_DEVICE,
+        defaults={
+            "calibration_offset_db": synth.DEMO_CALIBRATION_OFFSET_DB,
+            "microphone_type": m.MicrophoneType.objects.filter(name=MICROPHONES[0][0]).first(),
+            "description": "Synthesised demo sounds: 0 dBFS RMS = 120 dB SPL.",
+        },
+    )
+    collector = User.objects.filter(username="collector").first()
+    made = 0
+    with tempfile.TemporaryDirectory(prefix="noisebank-demo-") as tmp:
+        for i, (sound, seed, duration, fmt, cat, cls, sub, region, community, name) in enumerate(
+            AUDIO_DEMOS[:count]
+        ):
+            samples = synth.DEMO_SOUNDS[sound](duration_s=duration, seed=seed)
+            path = Path(tmp) / f"{sound}_{seed}.{fmt.lower()}"
+            sf.write(path, samples, synth.SAMPLE_RATE, format=fmt, subtype="PCM_24")
+            metadata = {
+                "name": name,
+                "description": "Synthesised by noisebank.lib.synth for the demo.",
+                "category": cat,
+                "sound_class": cls,
+                "subclass": sub,
+                "region": region,
+                "community": community,
+                "device": DEMO_DEVICE,
+                "dataset_type": "Noise",
+                "recorded_at": f"2026-11-{20 + i:02d}T{8 + i}:15:00Z",
+            }
+            try:
+                recording_create(
+                    file=path, filename=path.name, metadata=metadata, collector=collector
+                )
+            except UploadRejected as e:
+                if e.kind != "duplicate":
+                    raise
+                continue
+            made += 1
+    return made

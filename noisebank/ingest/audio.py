@@ -12,6 +12,7 @@ stops at the duration limit, so a header announcing ten hours cannot exhaust mem
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -98,6 +99,111 @@ def load_audio(
     if container == "WAV":
         _check_wav_header(path, head, size, limits)
     return _load_with_soundfile(path, container, limits)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file's header says; ``None`` where only decoding can tell (M4A/AAC)."""
+
+    format: str
+    sample_rate: int | None
+    channels: int | None
+    duration_s: float | None
+
+
+def probe_audio(
+    path: str | os.PathLike[str],
+    *,
+    max_duration_s: float = MAX_DURATION_S,
+    min_duration_s: float = MIN_DURATION_S,
+    min_sample_rate: int = MIN_SAMPLE_RATE,
+    max_channels: int = MAX_CHANNELS,
+) -> AudioInfo:
+    """The checks of ``load_audio`` that headers can answer, without decoding the samples.
+
+    Cheap enough for the upload request, so a collector learns at once that a file is text, empty,
+    truncated, too short, too long or sampled too slowly. What only decoding reveals (a FLAC that
+    stops mid-stream, a corrupt MP3 frame, anything in M4A/AAC) is left to ``load_audio`` in the
+    worker, where it marks the recording failed with the reason and keeps the bytes.
+    """
+    limits = _Limits(max_duration_s, min_duration_s, min_sample_rate, max_channels)
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise AudioRejected("The file is empty (0 bytes).")
+    with path.open("rb") as f:
+        head = f.read(4096)
+    container = sniff_format(head)
+    if container in ("M4A", "AAC"):
+        if shutil.which("ffmpeg") is None:
+            raise AudioRejected("M4A/AAC needs ffmpeg, which is not installed on this server.")
+        return _probe_with_ffprobe(path, container, limits)
+    if container is None:
+        if _looks_like_text(head):
+            raise AudioRejected(f"The file contains text, not audio. Upload {ACCEPTED_FORMATS}.")
+        raise AudioRejected(f"Unsupported or unrecognised file format. Upload {ACCEPTED_FORMATS}.")
+    if container == "WAV":
+        _check_wav_header(path, head, size, limits)
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        detail = getattr(exc, "error_string", None) or "unreadable header"
+        raise AudioRejected(
+            f"The file is damaged or is not a valid {container} file ({detail})."
+        ) from exc
+    _check_stream(info.samplerate, info.channels, limits)
+    if info.frames <= 0:
+        raise AudioRejected("The file holds no audio samples.")
+    return _check_duration(AudioInfo(container, info.samplerate, info.channels,
+                                     info.frames / info.samplerate), limits)  # fmt: skip
+
+
+def _check_duration(info: AudioInfo, limits: _Limits) -> AudioInfo:
+    duration = info.duration_s
+    if duration is None:
+        return info
+    if duration > limits.max_duration_s:
+        raise AudioRejected(
+            f"The recording is {format_duration(duration)} long, more than the "
+            f"{format_duration(limits.max_duration_s)} limit."
+        )
+    if duration < limits.min_duration_s:
+        raise AudioRejected(
+            f"The recording is {format_duration(duration)} long; at least "
+            f"{format_duration(limits.min_duration_s)} is needed."
+        )
+    return info
+
+
+def _probe_with_ffprobe(path: Path, container: str, limits: _Limits) -> AudioInfo:
+    """Header facts of an M4A/AAC file from ffprobe; unknown (left to the worker) without it."""
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        return AudioInfo(container, None, None, None)
+    command = [
+        ffprobe, "-v", "error", "-protocol_whitelist", "file", "-f", _FFMPEG_DEMUXERS[container],
+        "-select_streams", "a:0", "-show_entries", "stream=sample_rate,channels:format=duration",
+        "-of", "json", str(path.resolve()),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(command, check=False, capture_output=True, timeout=60)
+        found = json.loads(done.stdout or b"{}")
+    except (subprocess.TimeoutExpired, ValueError):
+        return AudioInfo(container, None, None, None)
+    streams = found.get("streams") or []
+    if done.returncode != 0 or not streams:
+        last = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = last[-1].replace(f"{path.resolve()}: ", "") if last else "no audio stream"
+        raise AudioRejected(f"The {container} file could not be decoded ({detail}).")
+    stream = streams[0]
+    sample_rate, channels = int(stream.get("sample_rate") or 0), int(stream.get("channels") or 0)
+    if sample_rate and channels:
+        _check_stream(sample_rate, channels, limits)
+    raw = (found.get("format") or {}).get("duration")
+    duration = float(raw) if raw not in (None, "N/A") else None
+    return _check_duration(
+        AudioInfo(container, sample_rate or None, channels or None, duration), limits
+    )
 
 
 def sniff_format(head: bytes) -> str | None:

@@ -140,7 +140,8 @@ def test_second_demo_reuses_the_database(sqlite_env: dict[str, str]) -> None:
         if attempt == 0:
             assert "Seeded 40 recordings" in out
         else:
-            assert "already holds 40 recordings; not seeding" in out
+            # 40 seeded rows and the 8 demo recordings with synthesised audio.
+            assert "already holds 48 recordings; not seeding" in out
 
 
 def test_a_plain_kill_of_the_demo_stops_its_children_too(sqlite_env: dict[str, str]) -> None:

@@ -26,13 +26,22 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=20261128, help="Random seed.")
         parser.add_argument(
+            "--audio",
+            type=int,
+            default=len(demo.AUDIO_DEMOS),
+            help="Recordings with real synthesised audio, queued for the worker "
+            f"(default {len(demo.AUDIO_DEMOS)}, at most {len(demo.AUDIO_DEMOS)}).",
+        )
+        parser.add_argument(
             "--password",
             default=None,
             help="Password of the demo logins "
             "(default: $NOISEBANK_DEMO_PASSWORD or noisebank-demo).",
         )
 
-    def handle(self, *args: Any, count: int, if_empty: bool, seed: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, count: int, if_empty: bool, seed: int, audio: int, **options: Any
+    ) -> None:
         if count < 0:
             self.stderr.write("--count must be zero or more.")
             sys.exit(2)
@@ -51,3 +60,10 @@ class Command(BaseCommand):
             f"Seeded {written:,} recordings in {seconds:.1f} s "
             f"({written / max(seconds, 1e-9):,.0f}/s); the catalogue holds {existing + written:,}."
         )
+        if audio > 0:
+            started = time.monotonic()
+            made = demo.seed_audio_recordings(audio)
+            self.stdout.write(
+                f"Added {made} recordings with synthesised audio in "
+                f"{time.monotonic() - started:.1f} s; the worker measures them."
+            )

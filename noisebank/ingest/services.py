@@ -1,0 +1,385 @@
+"""Taking recordings in and measuring them: the one path every way of uploading goes through.
+
+    recording_create      validate, store the bytes, insert the row, queue the measurement
+    recording_process     what the worker runs: pending -> processing -> ready / failed
+    recordings_reprocess  queue recordings again (admin action, detail page)
+    recordings_sweep_stale  recover recordings whose worker died mid-processing
+    recording_delete      the row, its measurements and its file
+
+No signals: saving a Recording never queues anything; only these functions do, and only after
+their transaction commits.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from noisebank.accounts.roles import can_upload
+from noisebank.catalog.models import AudioFeatures, NoiseAnalysis, Recording, new_noise_id
+from noisebank.ingest.audio import (
+    AudioRejected,
+    LoadedAudio,
+    load_audio,
+    probe_audio,
+    sanitize_filename,
+    sha256_of,
+)
+from noisebank.ingest.forms import MetadataInvalid, RecordingMetadata, clean_metadata
+from noisebank.ingest.uploads import max_upload_bytes, too_large_reason
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg", "MP3": "mp3", "M4A": "m4a", "AAC": "aac"}
+INTERRUPTED = "Processing was interrupted"
+
+
+class UploadRejected(Exception):
+    """An upload that was not taken in, with the reason in words for the uploader.
+
+    ``kind``: "metadata", "audio", "duplicate", "too_large" or "forbidden".
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        kind: str,
+        errors: dict[str, list[str]] | None = None,
+        existing_noise_id: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+        self.errors = errors or {}
+        self.existing_noise_id = existing_noise_id
+
+
+@dataclass
+class Created:
+    recording: Recording
+    notes: list[str] = field(default_factory=list)
+
+
+def audio_limits() -> dict[str, Any]:
+    return {
+        "max_duration_s": float(settings.NOISEBANK_MAX_DURATION_S),
+        "min_duration_s": float(settings.NOISEBANK_MIN_DURATION_S),
+    }
+
+
+def recording_create(
+    *,
+    file: Path,
+    filename: str,
+    metadata: Mapping[str, Any] | RecordingMetadata,
+    collector: User | None,
+    move: bool = False,
+) -> Created:
+    """Take one file in: checks, then the bytes under MEDIA_ROOT, the row, and a queued task.
+
+    ``move`` hands the file over (an upload's temporary file); otherwise it is copied (the CLI
+    leaves the collector's folder untouched). Raises UploadRejected; nothing is stored then.
+    """
+    if collector is not None and not can_upload(collector):
+        raise UploadRejected("Uploading needs the collector role.", kind="forbidden")
+    notes = []
+    original = sanitize_filename(filename)
+    if original != filename:
+        notes.append(
+            f"The file name was made safe: “{original}” (directory parts, control characters "
+            "and reserved characters removed)."
+        )
+    if not isinstance(metadata, RecordingMetadata):
+        try:
+            metadata = clean_metadata(metadata)
+        except MetadataInvalid as e:
+            raise UploadRejected(e.summary, kind="metadata", errors=e.errors) from e
+    size = file.stat().st_size
+    if size > max_upload_bytes():
+        raise UploadRejected(too_large_reason(size), kind="too_large")
+    try:
+        info = probe_audio(file, **audio_limits())
+    except AudioRejected as e:
+        raise UploadRejected(e.reason, kind="audio") from e
+    digest = sha256_of(file)
+    existing = Recording.objects.filter(sha256=digest).values_list("noise_id", flat=True).first()
+    if existing:
+        raise _duplicate(existing)
+
+    username = collector.get_username() if collector is not None else "import"
+    now = timezone.now()
+    while True:
+        # The random part makes a clash rare; never let one overwrite another recording's file.
+        noise_id = new_noise_id(username)
+        relative = f"audio/{now:%Y/%m}/{noise_id}.{EXTENSIONS[info.format]}"
+        stored = Path(settings.MEDIA_ROOT) / relative
+        if not stored.exists() and not Recording.objects.filter(noise_id=noise_id).exists():
+            break
+    _store(file, stored, move=move)
+    fields = dict(metadata.fields)
+    fields["name"] = metadata.name_or(Path(original).stem or original)
+    try:
+        with transaction.atomic():
+            recording = Recording.objects.create(
+                noise_id=noise_id,
+                collector=collector,
+                audio=relative,
+                original_filename=original,
+                size_bytes=size,
+                sha256=digest,
+                status=Recording.Status.PENDING,
+                **fields,
+            )
+            _enqueue_on_commit([recording.pk])
+    except IntegrityError as e:
+        stored.unlink(missing_ok=True)
+        # Another upload of the same bytes won the race.
+        winner = Recording.objects.filter(sha256=digest).values_list("noise_id", flat=True)
+        if winner.first():
+            raise _duplicate(str(winner.first())) from e
+        raise
+    except BaseException:
+        stored.unlink(missing_ok=True)
+        raise
+    return Created(recording, notes)
+
+
+def _duplicate(noise_id: str) -> UploadRejected:
+    return UploadRejected(
+        f"This file is already in the catalogue as {noise_id} (same content, sha256).",
+        kind="duplicate",
+        existing_noise_id=noise_id,
+    )
+
+
+def _store(source: Path, target: Path, *, move: bool) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    if move:
+        shutil.move(source, partial)
+    else:
+        shutil.copyfile(source, partial)
+    os.chmod(partial, 0o640)
+    os.replace(partial, target)
+
+
+def _enqueue_on_commit(recording_ids: Iterable[int]) -> None:
+    from noisebank.ingest.tasks import process_recording
+
+    def enqueue(pk: int) -> None:
+        process_recording.enqueue(pk)
+
+    for pk in recording_ids:
+        transaction.on_commit(functools.partial(enqueue, pk))
+
+
+def recording_process(recording_id: int) -> str:
+    """Measure one pending recording; returns the status it ends in ("skipped" if not pending).
+
+    Claiming is a conditional UPDATE, so two workers given the same id measure it once.
+    """
+    claimed = Recording.objects.filter(pk=recording_id, status=Recording.Status.PENDING).update(
+        status=Recording.Status.PROCESSING, updated_at=timezone.now()
+    )
+    if not claimed:
+        return "skipped"
+    recording = Recording.objects.select_related("device").get(pk=recording_id)
+    try:
+        audio = _load_stored(recording)
+        measured = _measure(audio, recording.effective_calibration_db)
+    except AudioRejected as e:
+        _fail(recording_id, e.reason)
+        return Recording.Status.FAILED
+    except Exception as e:
+        log.exception("Processing recording %s failed", recording.noise_id)
+        _fail(
+            recording_id,
+            f"Processing failed unexpectedly ({type(e).__name__}: {e}). The file is kept; "
+            "an admin can re-process it.",
+        )
+        return Recording.Status.FAILED
+    except BaseException:
+        # The worker is being stopped: hand the recording back instead of leaving it stuck.
+        requeued = Recording.objects.filter(
+            pk=recording_id, status=Recording.Status.PROCESSING
+        ).update(status=Recording.Status.PENDING)
+        if requeued:
+            _enqueue_on_commit([recording_id])
+        raise
+    return _save_measurements(recording_id, measured)
+
+
+def _load_stored(recording: Recording) -> LoadedAudio:
+    if not recording.audio:
+        raise AudioRejected("No audio file is stored for this recording.")
+    path = Path(recording.audio.path)
+    if not path.exists():
+        raise AudioRejected("The stored audio file is missing from the server.")
+    return load_audio(path, **audio_limits())
+
+
+def _measure(audio: LoadedAudio, calibration_offset_db: float | None) -> dict[str, Any]:
+    from noisebank.ingest import plots
+    from noisebank.ingest.analysis import analyse
+
+    result = analyse(audio, calibration_offset_db=calibration_offset_db)
+    series = {
+        "level_times_s": result.series.level_times_s,
+        "laf_levels": result.series.laf_levels,
+        **plots.plot_data(audio),
+    }
+    return {
+        "features": vars(result.features),
+        "levels": {**vars(result.levels), "level_series": series},
+    }
+
+
+def _save_measurements(recording_id: int, measured: dict[str, Any]) -> str:
+    with transaction.atomic():
+        locked = (
+            Recording.objects.select_for_update()
+            .filter(pk=recording_id, status=Recording.Status.PROCESSING)
+            .exists()
+        )
+        if not locked:
+            return "skipped"  # deleted or re-queued meanwhile
+        AudioFeatures.objects.update_or_create(
+            recording_id=recording_id, defaults=measured["features"]
+        )
+        NoiseAnalysis.objects.update_or_create(
+            recording_id=recording_id, defaults=measured["levels"]
+        )
+        Recording.objects.filter(pk=recording_id).update(
+            status=Recording.Status.READY, error="", updated_at=timezone.now()
+        )
+    return Recording.Status.READY
+
+
+def _fail(recording_id: int, reason: str) -> None:
+    with transaction.atomic():
+        updated = Recording.objects.filter(
+            pk=recording_id, status=Recording.Status.PROCESSING
+        ).update(status=Recording.Status.FAILED, error=reason, updated_at=timezone.now())
+        if updated:
+            # Levels of an earlier run would contradict the failed status.
+            AudioFeatures.objects.filter(recording_id=recording_id).delete()
+            NoiseAnalysis.objects.filter(recording_id=recording_id).delete()
+
+
+@dataclass
+class Requeued:
+    queued: int
+    without_audio: int
+    busy: int
+
+
+def recordings_reprocess(recordings: Iterable[Recording]) -> Requeued:
+    """Queue recordings for measuring again; those without audio or processing now are skipped."""
+    ids_with_audio = []
+    without_audio = busy = 0
+    for rec in recordings:
+        if not rec.audio:
+            without_audio += 1
+        elif rec.status == Recording.Status.PROCESSING:
+            busy += 1
+        else:
+            ids_with_audio.append(rec.pk)
+    with transaction.atomic():
+        for start in range(0, len(ids_with_audio), 500):
+            batch = ids_with_audio[start : start + 500]
+            Recording.objects.filter(pk__in=batch).exclude(
+                status=Recording.Status.PROCESSING
+            ).update(status=Recording.Status.PENDING, error="", updated_at=timezone.now())
+        _enqueue_on_commit(ids_with_audio)
+    return Requeued(len(ids_with_audio), without_audio, busy)
+
+
+def recordings_sweep_stale() -> tuple[int, int]:
+    """Recover recordings left in `processing` by a worker that died: (re-queued, failed).
+
+    A recording is stale once it has been processing for NOISEBANK_PROCESSING_TIMEOUT_S (far
+    longer than the longest allowed file takes). It is queued again once; if that run is lost
+    too (a file that kills the worker, e.g. by running it out of memory) it is marked failed,
+    so no file loops forever. Runs at every worker start and before every processing task.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.NOISEBANK_PROCESSING_TIMEOUT_S)
+    stale = Recording.objects.filter(status=Recording.Status.PROCESSING, updated_at__lt=cutoff)
+    requeued: list[int] = []
+    failed = 0
+    for pk, error in stale.values_list("pk", "error"):
+        again = not error.startswith(INTERRUPTED)
+        if again:
+            new_error = (
+                f"{INTERRUPTED} at {timezone.now():%Y-%m-%d %H:%M} UTC (the worker stopped); "
+                "it was queued again."
+            )
+            new_status = Recording.Status.PENDING
+        else:
+            new_error = (
+                f"{INTERRUPTED} twice (the worker stopped or ran out of memory while measuring "
+                "this file). The file is kept; an admin can re-process it."
+            )
+            new_status = Recording.Status.FAILED
+        with transaction.atomic():
+            changed = Recording.objects.filter(
+                pk=pk, status=Recording.Status.PROCESSING, updated_at__lt=cutoff
+            ).update(status=new_status, error=new_error, updated_at=timezone.now())
+            if changed and again:
+                requeued.append(pk)
+                _enqueue_on_commit([pk])
+            elif changed:
+                failed += 1
+    if requeued or failed:
+        log.warning("Stale processing: %d re-queued, %d failed", len(requeued), failed)
+    return len(requeued), failed
+
+
+def recording_update(*, recording: Recording, metadata: Mapping[str, Any]) -> Recording:
+    """Change a recording's metadata. Measurements stay; a new calibration needs a re-process."""
+    try:
+        cleaned = clean_metadata(metadata)
+    except MetadataInvalid as e:
+        raise UploadRejected(e.summary, kind="metadata", errors=e.errors) from e
+    fields = cleaned.fields
+    recording.description = fields.get("description", "")
+    for name in (
+        "dataset_type",
+        "category",
+        "sound_class",
+        "subclass",
+        "region",
+        "community",
+        "time_of_day",
+        "device",
+        "microphone_type",
+        "latitude",
+        "longitude",
+        "calibration_offset_db",
+    ):
+        setattr(recording, name, fields.get(name))
+    recording.name = fields.get("name") or recording.name
+    recording.recorded_at = fields.get("recorded_at") or recording.recorded_at
+    recording.save()
+    return recording
+
+
+def recording_delete(*, recording: Recording) -> None:
+    """Delete the row (measurements cascade) and, once that has committed, its file."""
+    path = Path(recording.audio.path) if recording.audio else None
+    with transaction.atomic():
+        recording.delete()
+        if path is not None:
+            transaction.on_commit(lambda: path.unlink(missing_ok=True))
