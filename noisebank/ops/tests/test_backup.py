@@ -60,7 +60,7 @@ def installs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installs]:
         source_env = base_env(tmp / "source", DATABASE_URL=source)
         target_env = base_env(tmp / "target", DATABASE_URL=target)
         run(["migrate", "-v", "0"], source_env)
-        run(["seed", "--count", "50", "--password", "pw-1"], source_env)
+        run(["seed", "--audio", "0", "--count", "50", "--password", "pw-1"], source_env)
         for name, body in MEDIA.items():
             path = tmp / "source" / "media" / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +98,7 @@ def test_restore_into_an_empty_install_gives_back_the_same_data_and_files(
     assert snapshot(installs.target) == snapshot(installs.source)
     assert media_of(installs.tmp / "target") == MEDIA
     # The restored install works on: new rows get new ids after the restored ones.
-    run(["seed", "--count", "5", "--password", "pw-1"], installs.target_env)
+    run(["seed", "--audio", "0", "--count", "5", "--password", "pw-1"], installs.target_env)
     with query(installs.target) as q:
         assert q("SELECT COUNT(*), COUNT(DISTINCT id) FROM catalog_recording") == [(55, 55)]
 
@@ -109,7 +109,7 @@ def test_restore_refuses_an_install_that_holds_data_unless_forced(installs: Inst
     assert "the database is not empty" in refused.stderr and "--force" in refused.stderr
     assert "rows in catalog_recording" in refused.stderr
 
-    run(["seed", "--count", "3", "--password", "pw-1"], installs.source_env)
+    run(["seed", "--audio", "0", "--count", "3", "--password", "pw-1"], installs.source_env)
     run(["restore", "--force", str(installs.backup)], installs.source_env)
     with query(installs.source) as q:
         assert q("SELECT COUNT(*) FROM catalog_recording") == [(50,)]

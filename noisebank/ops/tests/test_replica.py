@@ -61,7 +61,20 @@ def two_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoDatab
         for url, seed, count in ((primary, 1, 3), (replica, 2, 4)):
             env = base_env(tmp, DATABASE_URL=url)
             run(["migrate", "-v", "0"], env)
-            run(["seed", "--count", str(count), "--seed", str(seed), "--password", PASSWORD], env)
+            run(
+                [
+                    "seed",
+                    "--audio",
+                    "0",
+                    "--count",
+                    str(count),
+                    "--seed",
+                    str(seed),
+                    "--password",
+                    PASSWORD,
+                ],
+                env,
+            )
         port = free_port()
         env = base_env(
             tmp,
