@@ -472,12 +472,13 @@ AUDIO_DEMOS = [
 DEMO_DEVICE = "Noisebank demo recorder"
 
 
-def seed_audio_recordings(count: int = len(AUDIO_DEMOS)) -> int:
+def seed_audio_recordings(count: int = len(AUDIO_DEMOS)) -> tuple[int, list[str]]:
     """Recordings with real synthesised audio, taken in through the upload service.
 
     They start pending and are queued, so the worker of `noisebank demo` measures them within
     seconds and their pages show real plots and play. Files already present (same bytes) are
-    skipped, so seeding twice adds nothing.
+    skipped, so seeding twice adds nothing. Returns how many were added and why others were not
+    (e.g. an upload limit smaller than the demo files).
     """
     import tempfile
     from pathlib import Path
@@ -497,7 +498,7 @@ def seed_audio_recordings(count: int = len(AUDIO_DEMOS)) -> int:
         },
     )
     collector = User.objects.filter(username="collector").first()
-    made = 0
+    made, problems = 0, []
     with tempfile.TemporaryDirectory(prefix="noisebank-demo-") as tmp:
         for i, (sound, seed, duration, fmt, cat, cls, sub, region, community, name) in enumerate(
             AUDIO_DEMOS[:count]
@@ -523,7 +524,7 @@ def seed_audio_recordings(count: int = len(AUDIO_DEMOS)) -> int:
                 )
             except UploadRejected as e:
                 if e.kind != "duplicate":
-                    raise
+                    problems.append(f"{name}: {e}")
                 continue
             made += 1
-    return made
+    return made, problems

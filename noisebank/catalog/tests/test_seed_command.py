@@ -1,5 +1,6 @@
 import io
 from collections import Counter
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -95,3 +96,13 @@ def test_taxonomy_is_spread_across_categories_and_regions() -> None:
     # Every recording's class belongs to its category and its community to its region.
     assert not Recording.objects.exclude(sound_class__category=F("category")).exists()
     assert not Recording.objects.exclude(community__region=F("region")).exists()
+
+
+def test_demo_audio_over_the_upload_limit_is_skipped_with_a_reason(settings: Any) -> None:
+    settings.NOISEBANK_MAX_UPLOAD_MB = 0
+    out, err = io.StringIO(), io.StringIO()
+    call_command("seed", "--count", "5", "--audio", "2", stdout=out, stderr=err)
+    assert "Added 0 recordings with synthesised audio" in out.getvalue()
+    assert err.getvalue().count("Demo audio not added:") == 2
+    assert "upload limit" in err.getvalue()
+    assert Recording.objects.count() == 5

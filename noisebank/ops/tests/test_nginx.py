@@ -102,7 +102,7 @@ def _run_stack(folder: Path, data: Path, database_url: str) -> Iterator[Stack]:
         NOISEBANK_HEARTBEAT_SECONDS="1",
     )
     run(["migrate", "-v", "0"], env)
-    run(["seed", "--count", "20", "--password", PASSWORD], env)
+    run(["seed", "--audio", "0", "--count", "20", "--password", PASSWORD], env)
     export_body = os.urandom(3 * 2**20 + 12345)
     audio_body = os.urandom(200_000)
     (data / "exports").mkdir(parents=True)

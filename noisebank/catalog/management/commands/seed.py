@@ -62,8 +62,10 @@ class Command(BaseCommand):
         )
         if audio > 0:
             started = time.monotonic()
-            made = demo.seed_audio_recordings(audio)
+            made, problems = demo.seed_audio_recordings(audio)
             self.stdout.write(
                 f"Added {made} recordings with synthesised audio in "
                 f"{time.monotonic() - started:.1f} s; the worker measures them."
             )
+            for problem in problems:
+                self.stderr.write(f"Demo audio not added: {problem}")
