@@ -100,6 +100,15 @@ TEMPLATES = [
 ]
 
 
+SQLITE_OPTIONS = {
+    # WAL lets readers (exports, the list) run while the worker writes; IMMEDIATE takes the
+    # write lock at BEGIN so concurrent writers wait instead of failing.
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
+
 def _databases() -> dict:
     url = env_str("DATABASE_URL")
     if not url and env_str("DB") == "postgres":
@@ -107,19 +116,18 @@ def _databases() -> dict:
     if url:
         db = dj_database_url.parse(url, conn_max_age=env_int("NOISEBANK_CONN_MAX_AGE", 0))
         db["CONN_HEALTH_CHECKS"] = True
+        if db["ENGINE"].endswith("sqlite3"):
+            db["OPTIONS"] = {**SQLITE_OPTIONS, **db.get("OPTIONS", {})}
         return {"default": db}
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "noisebank.sqlite3",
-            "OPTIONS": {
-                # WAL lets readers (exports, the list) run while the worker writes; IMMEDIATE
-                # takes the write lock at BEGIN so concurrent writers wait instead of failing.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": SQLITE_OPTIONS,
+            # A file, not Django's in-memory default: exports read through a connection of their
+            # own, which must see the test data (and its snapshot rules) as in production.
+            "TEST": {"NAME": str(DATA_DIR / "test-noisebank.sqlite3")},
         }
     }
 

@@ -17,7 +17,8 @@ PASSWORD = "correct horse battery staple"
 def make_user(username: str, role: Role | None, **fields: Any) -> User:
     user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, **fields)
     if role is not None and role is not Role.NONE:
-        user.groups.add(Group.objects.get(name=role.group_name))
+        # get_or_create: transactional tests flush the groups the migration made.
+        user.groups.add(Group.objects.get_or_create(name=role.group_name)[0])
     return user
 
 
@@ -109,3 +110,87 @@ def make_recording(
             },
         )
     return rec
+
+
+# Text that has broken exports before: separators, quotes, line breaks, non-ASCII, spreadsheet
+# formulas, leading/trailing spaces, a lone backslash-dot (PostgreSQL's COPY end marker).
+AWKWARD_TEXTS = [
+    'Horn, two-tone, "loud"',
+    "Line one\nline two\r\nline three\rend",
+    "Zürich HB — Gare du Nord, ÎLE 東京 🚆",
+    '=HYPERLINK("http://x")',
+    "+41 79 000 00 00",
+    "-3 dB drop",
+    "@platform 4",
+    "\tTabbed",
+    "  padded  ",
+    "\\.",
+    '""',
+    ",",
+]
+# Floats where PostgreSQL's and Python's text differ, or that round-trip badly.
+AWKWARD_FLOATS = [
+    -0.0, 80.0, -12.5, 1e15, 1234567890123456.8, -1e15 - 0.5, 1e16, 1e-5, 0.0001,
+    0.1 + 0.2, 123456789012345.6, 5e-324, 1.7976931348623157e308, -99.99,
+]  # fmt: skip
+
+
+def make_awkward_recordings(collector: User | None = None) -> list[m.Recording]:
+    """Recordings whose values are hard to export: NULLs, empty text, awkward text and numbers,
+    fractional-second times, missing measurements, an uncalibrated one using its device's offset.
+    """
+    device = taxon(m.Device, "Zoom H5 “field” unit", calibration_offset_db=122.5)
+    mic = taxon(m.MicrophoneType, "MEMS, smartphone")
+    tod = taxon(m.TimeOfDay, "Evening")
+    dtype = taxon(m.DatasetType, "Mixed")
+    recs = []
+    for i, text in enumerate(AWKWARD_TEXTS):
+        value = AWKWARD_FLOATS[i % len(AWKWARD_FLOATS)]
+        recs.append(
+            make_recording(
+                collector=collector,
+                name=text,
+                description=AWKWARD_TEXTS[-1 - i],
+                category='Wheel-rail noise, "squeal"' if i % 2 else "Ambience",
+                sound_class="Crossing bell",
+                subclass=None if i % 3 == 0 else "Électronique",
+                region="Île-de-France",
+                community=None if i % 4 == 0 else "Saint-Denis",
+                recorded_at=datetime(2025, 1, 1, 0, 0, 0, 123456 * (i % 2), tzinfo=UTC)
+                + timedelta(days=i),
+                latitude=None if i % 5 == 0 else -33.5 - i,
+                longitude=None if i % 5 == 0 else value,
+                device=device if i % 2 else None,
+                microphone_type=mic if i % 3 else None,
+                time_of_day=tod if i % 2 else None,
+                dataset_type=dtype if i % 3 != 1 else None,
+                calibration_offset_db=None if i % 2 else -3.25,
+                original_filename=text if i % 2 else "",
+                size_bytes=None if i % 3 == 0 else 2**40 + i,
+                sha256=None if i % 2 else f"{i:064x}",
+                audio=f"audio/2025/01/{i}, ü.wav" if i % 3 == 1 else "",
+                status=m.Recording.Status.READY if i % 4 else m.Recording.Status.FAILED,
+                error="" if i % 4 else text,
+                features={
+                    "duration_s": 0.5 + i,
+                    "rms_energy": None if i % 4 == 1 else value,
+                    "spectral_flatness": 1e-7 * i,
+                    "mfcc": [value, -1.5, *range(2, 13)][: 13 - i % 3],
+                    "chroma": [] if i % 5 == 2 else [0.25] * 12,
+                },
+                analysis={
+                    "unit": m.NoiseAnalysis.Unit.DBFS if i % 2 else m.NoiseAnalysis.Unit.DB_SPL,
+                    "laeq": -23.5 - i if i % 2 else 55.0 + i,
+                    "min_db": value,
+                    "std_db": None,
+                    "peak_interval_mean_s": None if i % 3 else 0.1 * i,
+                    "freq_low_hz": None if i % 6 == 5 else 31.5,
+                    "event_durations_s": [0.5 * j for j in range(i % 3)],
+                    "band_levels": {"31.5": -4.5, "1000": value, "20000": "n/a"}
+                    if i % 2
+                    else {"25": 12.0},
+                },
+                with_measurements=i % 7 != 3,
+            )
+        )
+    return recs

@@ -4,6 +4,7 @@ from ninja import NinjaAPI, Schema
 from noisebank import __version__
 from noisebank.accounts.roles import role_of
 from noisebank.api.auth import SessionOrToken
+from noisebank.api.recordings import router as recordings_router
 
 api = NinjaAPI(
     title="Noisebank API",
@@ -22,3 +23,6 @@ class Me(Schema):
 @api.get("/me", response=Me, summary="Who the request is authenticated as")
 def me(request: HttpRequest) -> Me:
     return Me(username=request.user.get_username(), role=role_of(request.user).group_name)
+
+
+api.add_router("/", recordings_router)
