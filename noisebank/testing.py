@@ -194,3 +194,46 @@ def make_awkward_recordings(collector: User | None = None) -> list[m.Recording]:
             )
         )
     return recs
+
+
+def make_many_recordings(
+    n: int, *, collector: User | None = None, description: str = ""
+) -> list[m.Recording]:
+    """n recordings with levels, in a few bulk inserts: for tests that need more than a page."""
+    cat = taxon(m.Category, "Train pass-by")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    first = next(_counter)
+    for _ in range(n):  # keep later builders' numbers unique
+        next(_counter)
+    recs = m.Recording.objects.bulk_create(
+        m.Recording(
+            noise_id=f"NSE-BULK-{first + i:08d}",
+            name=f"Bulk recording {first + i}",
+            description=description,
+            category=cat,
+            collector=collector,
+            recorded_at=start + timedelta(seconds=first + i),
+            status=m.Recording.Status.READY,
+        )
+        for i in range(n)
+    )
+    if any(r.pk is None for r in recs):  # backends that do not return ids from bulk inserts
+        recs = list(m.Recording.objects.filter(noise_id__startswith="NSE-BULK-").order_by("id"))
+    m.NoiseAnalysis.objects.bulk_create(
+        m.NoiseAnalysis(recording=r, laeq=40.0 + (i % 600) / 10) for i, r in enumerate(recs)
+    )
+    return recs
+
+
+def database_url() -> str:
+    """DATABASE_URL of the database the tests use, for processes they start (a real server,
+    the CLI) so those see the same (committed) data."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = quote(s["USER"] or "") + (f":{quote(s['PASSWORD'])}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"

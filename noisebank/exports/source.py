@@ -81,23 +81,42 @@ def pg_csv_text(ref: str, type_: str) -> str:
             f"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '.000000Z', 'Z')"
         )
     if type_ == "float":
-        # Digits are the same shortest round-trip ones in both; only the layout differs. The
-        # common cases come first; NULL falls through every test to the final NULL::text.
-        text = f"({ref})::text"
-        mantissa = f"replace(replace(split_part({text}, 'e', 1), '-', ''), '.', '')"
-        padded = f"rpad({mantissa}, greatest(16, length({mantissa})), '0')"  # rpad also cuts
         return (
-            f"CASE WHEN {ref} = trunc({ref}) AND abs({ref}) < 1e15 THEN {text} || '.0' "
-            f"WHEN abs({ref}) < 1e15 THEN {text} "
+            f"CASE WHEN {ref} = trunc({ref}) AND abs({ref}) < 1e15 THEN ({ref})::text || '.0' "
+            f"WHEN abs({ref}) < 1e15 THEN ({ref})::text "
             f"WHEN {ref} = 'NaN'::float8 THEN 'nan' "
             f"WHEN {ref} = 'Infinity'::float8 THEN 'inf' "
             f"WHEN {ref} = '-Infinity'::float8 THEN '-inf' "
-            f"WHEN abs({ref}) < 1e16 THEN "
-            f"CASE WHEN {ref} < 0 THEN '-' ELSE '' END || left({padded}, 16) || '.' "
-            f"|| coalesce(nullif(substr({padded}, 17), ''), '0') "
-            f"ELSE {text} END"
+            f"ELSE {_pg_large_float_text(ref)} END"
         )
     raise ValueError(f"no CSV text for column type {type_!r}")
+
+
+def _pg_large_float_text(ref: str) -> str:
+    """Python's repr of a float of magnitude 1e15 or more (rare: only this path pays for it).
+
+    Below 1e15 PostgreSQL's shortest digits are Python's. Above, PostgreSQL prints some
+    integers' exact digits (5.7510267926340224e+16 where Python's shortest is
+    5.751026792634022e+16) and misses shortest forms lying exactly on a rounding boundary; so
+    take the fewest digits (15, 16, else 17) that read back as the same double, then lay them out
+    as Python does: fixed with ".0" below 1e16, else d.ddde+XX.
+    """
+    fixed = "CASE WHEN strpos(trim_scale(c)::text, '.') > 0 THEN trim_scale(c)::text " \
+        "ELSE trim_scale(c)::text || '.0' END"  # fmt: skip
+    digits = "rtrim(trim_scale(abs(c))::text, '0')"
+    power = "length(trim_scale(abs(c))::text) - 1"
+    scientific = (
+        f"CASE WHEN c < 0 THEN '-' ELSE '' END || left({digits}, 1) "
+        f"|| CASE WHEN length({digits}) > 1 THEN '.' || substr({digits}, 2) ELSE '' END "
+        f"|| 'e+' || CASE WHEN {power} < 10 THEN '0' ELSE '' END || ({power})::text"
+    )
+    return (
+        f"(SELECT CASE WHEN abs(c) < 1e16 THEN {fixed} ELSE {scientific} END FROM ("  # noqa: S608
+        f"SELECT CASE WHEN round(e, 14 - p)::float8 = {ref} THEN round(e, 14 - p) "
+        f"WHEN round(e, 15 - p)::float8 = {ref} THEN round(e, 15 - p) ELSE e END AS c FROM ("
+        f"SELECT e, floor(log(abs(e)))::int AS p FROM (SELECT ({ref})::text::numeric AS e) AS v"
+        f") AS w) AS x)"
+    )
 
 
 class Snapshot:
