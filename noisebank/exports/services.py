@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.db.models import F
 
@@ -201,12 +202,13 @@ def audio_path(storage_name: str | None) -> Path | None:
     """The file on disk for a Recording.audio storage name; None when there is none."""
     if not storage_name:
         return None
-    path = Path(default_storage.path(storage_name))
-    media = Path(settings.MEDIA_ROOT).resolve()
-    resolved = path.resolve()
-    if media not in resolved.parents or not resolved.is_file():
+    try:
+        path = Path(default_storage.path(storage_name)).resolve()
+    except SuspiciousFileOperation:  # a name leading out of the media folder
         return None
-    return resolved
+    if Path(settings.MEDIA_ROOT).resolve() not in path.parents or not path.is_file():
+        return None
+    return path
 
 
 # Selected last, after the columns asked for, in bundles only.
