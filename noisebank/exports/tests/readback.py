@@ -119,6 +119,17 @@ def reference_row(rec: m.Recording) -> dict[str, Any]:
     return row
 
 
+RELATED = [
+    "dataset_type", "collector", "device", "region", "community", "category", "sound_class",
+    "subclass", "time_of_day", "microphone_type", "features", "analysis",
+]  # fmt: skip
+
+
+def expected_rows(names: list[str], **filters: Any) -> list[dict[str, Any]]:
+    recs = m.Recording.objects.filter(**filters).select_related(*RELATED).order_by("id")
+    return [{n: reference_row(r)[n] for n in names} for r in recs]
+
+
 def _from_text(value: str, type_: str) -> Any:
     """A CSV field back to a typed value; an empty field is None (CSV cannot tell '' apart)."""
     if value == "":

@@ -20,8 +20,8 @@ from noisebank.exports.engine.writers import WRITERS
 from noisebank.exports.tests.readback import (
     READERS,
     assert_rows_equal,
+    expected_rows,
     open_connections,
-    reference_row,
     settled_connections,
 )
 from noisebank.testing import make_awkward_recordings, make_recording
@@ -29,10 +29,6 @@ from noisebank.testing import make_awkward_recordings, make_recording
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 FORMATS = sorted(WRITERS)
-RELATED = [
-    "dataset_type", "collector", "device", "region", "community", "category", "sound_class",
-    "subclass", "time_of_day", "microphone_type", "features", "analysis",
-]  # fmt: skip
 
 
 @pytest.fixture
@@ -45,11 +41,6 @@ def download(client: Client, url: str) -> tuple[Any, bytes]:
     assert response.status_code == 200, response.content
     assert response.streaming
     return response, b"".join(response.streaming_content)
-
-
-def expected_rows(names: list[str], **filters: Any) -> list[dict[str, Any]]:
-    recs = m.Recording.objects.filter(**filters).select_related(*RELATED).order_by("id")
-    return [{n: reference_row(r)[n] for n in names} for r in recs]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

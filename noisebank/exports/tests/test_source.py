@@ -2,7 +2,7 @@
 
 import random
 import struct
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from noisebank.exports.engine.writers import WriterOptions
 from noisebank.exports.engine.writers.csv import CsvWriter
 from noisebank.exports.services import Export, export_open
 from noisebank.exports.source import pg_csv_text
+from noisebank.exports.tests.readback import expected_rows, normalise, same_value
 from noisebank.testing import make_awkward_recordings, make_many_recordings, make_recording
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -162,3 +163,26 @@ def test_copy_formats_times_and_integers_as_python_does(db: None) -> None:
     assert texts == lines[1:-1]
     assert texts[1] == "2026-11-28T12:00:00.000001Z"
     assert ints == [str(n) for n in numbers]
+
+
+PYTHON_TYPES = {"text": str, "integer": int, "float": float, "datetime": datetime, "bool": bool}
+
+
+def test_rows_hold_the_database_values_with_the_promised_types(alice: User) -> None:
+    recs = make_awkward_recordings(collector=alice)
+    export = export_open(filters=parse_filters({}), columns=resolve_columns("all"), fmt="csv")
+    try:
+        rows = list(export.rows())
+    finally:
+        export.close()
+    names = [c.name for c in export.columns]
+    expected = expected_rows(names)
+    assert len(rows) == len(recs) == export.row_count
+    for row, want in zip(rows, expected, strict=True):
+        for name, value, column in zip(names, row, export.columns, strict=True):
+            if value is not None:
+                assert isinstance(value, PYTHON_TYPES[column.column.type]), (name, value)
+            if isinstance(value, datetime):
+                assert value.utcoffset() == timedelta(0)
+            got = normalise(value, name, "jsonl")
+            assert same_value(got, normalise(want[name], name, "jsonl"), "jsonl"), (name, got)
