@@ -255,3 +255,15 @@ def test_export_equals_the_list_for_a_matrix_of_filters(alice_client: Client, al
         assert sorted(exported) == sorted(listed), query
         assert len(exported) == page["count"], query
     assert len(matrix) == 12
+
+
+def test_a_download_costs_the_request_three_queries_whatever_its_size(
+    alice_client: Client, alice: User, django_assert_num_queries: Any
+) -> None:
+    alice_client.get("/api/v1/columns")  # warm the session
+    make_awkward_recordings(collector=alice)
+    # session, user, groups; the count and the rows run on the export's own connection.
+    with django_assert_num_queries(3):
+        download(alice_client, "/api/v1/recordings/export.csv?columns=all")
+    with django_assert_num_queries(4):  # ... and one to resolve a region's name
+        download(alice_client, "/api/v1/recordings/export.csv?region=Île-de-France")
