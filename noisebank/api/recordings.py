@@ -79,7 +79,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     except FilterError as e:
         errors += e.errors
     try:
-        columns = resolve_columns(request.GET.get("columns") or LIST_COLUMNS)
+        columns = resolve_columns(export_views.joined(request.GET, "columns") or LIST_COLUMNS)
     except UnknownColumns as e:
         errors.append(ParamError("columns", str(e)))
     raw_size = request.GET.get("size", "").strip()

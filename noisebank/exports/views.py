@@ -62,6 +62,13 @@ def flag(params: Mapping[str, str], name: str) -> bool:
     raise FilterError([ParamError(name, f"{name}={raw}: use 1 or 0.")])
 
 
+def joined(params: Mapping[str, Any], name: str) -> str | None:
+    """A comma-separated parameter that may also be repeated: columns=a,b&columns=c."""
+    getlist = getattr(params, "getlist", None)
+    values = getlist(name) if getlist else [params[name]] if name in params else []
+    return ",".join(values) if values else None
+
+
 def parse_export_params(
     params: Mapping[str, Any], fmt: str
 ) -> tuple[RecordingFilter, list[ExportColumn], WriterOptions, bool]:
@@ -76,7 +83,7 @@ def parse_export_params(
     except FilterError as e:
         errors += e.errors
     try:
-        columns = resolve_columns(params.get("columns"))
+        columns = resolve_columns(joined(params, "columns"))
     except UnknownColumns as e:
         errors.append(ParamError("columns", str(e)))
     try:

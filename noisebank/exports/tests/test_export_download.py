@@ -60,7 +60,8 @@ def test_columns_select_and_order(
     alice_client: Client, awkward: list[m.Recording], fmt: str
 ) -> None:
     names = ["laeq", "noise_id", "band_31_5", "mfcc_1", "recording_date", "event_durations"]
-    _, body = download(alice_client, f"/api/v1/recordings/export.{fmt}?columns={','.join(names)}")
+    query = f"columns={','.join(names[:4])}&columns={','.join(names[4:])}"  # repeatable too
+    _, body = download(alice_client, f"/api/v1/recordings/export.{fmt}?{query}")
     assert_rows_equal(READERS[fmt](body, names), expected_rows(names), fmt)
 
 
