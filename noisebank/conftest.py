@@ -9,6 +9,12 @@ from noisebank.accounts.roles import Role
 from noisebank.testing import make_user
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Tests create many users; the production hasher spends ~0.3 s on each on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def alice(db: None) -> User:
     """A researcher: owns things in tests."""

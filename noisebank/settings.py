@@ -7,6 +7,7 @@ NOISEBANK_SECRET_KEY, NOISEBANK_ALLOWED_HOSTS and DATABASE_URL (see deploy/.env.
 import contextlib
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -106,9 +107,22 @@ TEMPLATES = [
 ]
 
 
-def _parse_database_url(url: str) -> dict:
-    db = dict(dj_database_url.parse(url, conn_max_age=env_int("NOISEBANK_CONN_MAX_AGE", 0)))
+SQLITE_OPTIONS = {
+    # WAL lets readers (exports, the list) run while the worker writes; IMMEDIATE takes the
+    # write lock at BEGIN so concurrent writers wait instead of failing.
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
+
+def _parse_database_url(url: str) -> dict[str, Any]:
+    db: dict[str, Any] = dict(
+        dj_database_url.parse(url, conn_max_age=env_int("NOISEBANK_CONN_MAX_AGE", 0))
+    )
     db["CONN_HEALTH_CHECKS"] = True
+    if db["ENGINE"].endswith("sqlite3"):
+        db["OPTIONS"] = {**SQLITE_OPTIONS, **db.get("OPTIONS", {})}
     return db
 
 
@@ -128,16 +142,13 @@ def _databases() -> dict:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "noisebank.sqlite3",
-            "OPTIONS": {
-                # WAL lets readers (exports, the list) run while the worker writes; IMMEDIATE
-                # takes the write lock at BEGIN so concurrent writers wait instead of failing.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": SQLITE_OPTIONS,
             # Closing a WAL database checkpoints it: 19 ms after every worker task when each
             # task closed its connection (bench/ingest.py). A local file needs no reconnecting.
             "CONN_MAX_AGE": None,
+            # A file, not Django's in-memory default: exports read through a connection of their
+            # own, which must see the test data (and its snapshot rules) as in production.
+            "TEST": {"NAME": str(DATA_DIR / "test-noisebank.sqlite3")},
         }
     }
 

@@ -148,3 +148,130 @@ def wav_with_claimed_length(path: Any, *, claimed_seconds: float, real_seconds: 
     with open(path, "wb") as f:
         f.write(b"RIFF" + struct.pack("<I", min(0xFFFFFFFF, 36 + claimed)) + body + data)
     return path
+
+
+# Text that has broken exports before: separators, quotes, line breaks, non-ASCII, spreadsheet
+# formulas, leading/trailing spaces, a lone backslash-dot (PostgreSQL's COPY end marker).
+AWKWARD_TEXTS = [
+    'Horn, two-tone, "loud"',
+    "Line one\nline two\r\nline three\rend",
+    "Zürich HB — Gare du Nord, ÎLE 東京 🚆",
+    '=HYPERLINK("http://x")',
+    "+41 79 000 00 00",
+    "-3 dB drop",
+    "@platform 4",
+    "\tTabbed",
+    "  padded  ",
+    "\\.",
+    '""',
+    ",",
+]
+# Floats where PostgreSQL's and Python's text differ, or that round-trip badly.
+AWKWARD_FLOATS = [
+    -0.0, 80.0, -12.5, 1e15, 1234567890123456.8, -1e15 - 0.5, 1e16, 1e-5, 0.0001,
+    0.1 + 0.2, 123456789012345.6, 5e-324, 1.7976931348623157e308, -99.99,
+]  # fmt: skip
+
+
+def make_awkward_recordings(collector: User | None = None) -> list[m.Recording]:
+    """Recordings whose values are hard to export: NULLs, empty text, awkward text and numbers,
+    fractional-second times, missing measurements, an uncalibrated one using its device's offset.
+    """
+    device = taxon(m.Device, "Zoom H5 “field” unit", calibration_offset_db=122.5)
+    mic = taxon(m.MicrophoneType, "MEMS, smartphone")
+    tod = taxon(m.TimeOfDay, "Evening")
+    dtype = taxon(m.DatasetType, "Mixed")
+    recs = []
+    for i, text in enumerate(AWKWARD_TEXTS):
+        value = AWKWARD_FLOATS[i % len(AWKWARD_FLOATS)]
+        recs.append(
+            make_recording(
+                collector=collector,
+                name=text,
+                description=AWKWARD_TEXTS[-1 - i],
+                category='Wheel-rail noise, "squeal"' if i % 2 else "Ambience",
+                sound_class="Crossing bell",
+                subclass=None if i % 3 == 0 else "Électronique",
+                region="Île-de-France",
+                community=None if i % 4 == 0 else "Saint-Denis",
+                recorded_at=datetime(2025, 1, 1, 0, 0, 0, 123456 * (i % 2), tzinfo=UTC)
+                + timedelta(days=i),
+                latitude=None if i % 5 == 0 else -33.5 - i,
+                longitude=None if i % 5 == 0 else value,
+                device=device if i % 2 else None,
+                microphone_type=mic if i % 3 else None,
+                time_of_day=tod if i % 2 else None,
+                dataset_type=dtype if i % 3 != 1 else None,
+                calibration_offset_db=None if i % 2 else -3.25,
+                original_filename=text if i % 2 else "",
+                size_bytes=None if i % 3 == 0 else 2**40 + i,
+                sha256=None if i % 2 else f"{i:064x}",
+                audio=f"audio/2025/01/{i}, ü.wav" if i % 3 == 1 else "",
+                status=m.Recording.Status.READY if i % 4 else m.Recording.Status.FAILED,
+                error="" if i % 4 else text,
+                features={
+                    "duration_s": 0.5 + i,
+                    "rms_energy": None if i % 4 == 1 else value,
+                    "spectral_flatness": 1e-7 * i,
+                    "mfcc": [value, -1.5, *range(2, 13)][: 13 - i % 3],
+                    "chroma": [] if i % 5 == 2 else [0.25] * 12,
+                },
+                analysis={
+                    "unit": m.NoiseAnalysis.Unit.DBFS if i % 2 else m.NoiseAnalysis.Unit.DB_SPL,
+                    "laeq": -23.5 - i if i % 2 else 55.0 + i,
+                    "min_db": value,
+                    "std_db": None,
+                    "peak_interval_mean_s": None if i % 3 else 0.1 * i,
+                    "freq_low_hz": None if i % 6 == 5 else 31.5,
+                    "event_durations_s": [0.5 * j for j in range(i % 3)],
+                    "band_levels": {"31.5": -4.5, "1000": value, "20000": "n/a"}
+                    if i % 2
+                    else {"25": 12.0},
+                },
+                with_measurements=i % 7 != 3,
+            )
+        )
+    return recs
+
+
+def make_many_recordings(
+    n: int, *, collector: User | None = None, description: str = ""
+) -> list[m.Recording]:
+    """n recordings with levels, in a few bulk inserts: for tests that need more than a page."""
+    cat = taxon(m.Category, "Train pass-by")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    first = next(_counter)
+    for _ in range(n):  # keep later builders' numbers unique
+        next(_counter)
+    recs = m.Recording.objects.bulk_create(
+        m.Recording(
+            noise_id=f"NSE-BULK-{first + i:08d}",
+            name=f"Bulk recording {first + i}",
+            description=description,
+            category=cat,
+            collector=collector,
+            recorded_at=start + timedelta(seconds=first + i),
+            status=m.Recording.Status.READY,
+        )
+        for i in range(n)
+    )
+    if any(r.pk is None for r in recs):  # backends that do not return ids from bulk inserts
+        recs = list(m.Recording.objects.filter(noise_id__startswith="NSE-BULK-").order_by("id"))
+    m.NoiseAnalysis.objects.bulk_create(
+        m.NoiseAnalysis(recording=r, laeq=40.0 + (i % 600) / 10) for i, r in enumerate(recs)
+    )
+    return recs
+
+
+def database_url() -> str:
+    """DATABASE_URL of the database the tests use, for processes they start (a real server,
+    the CLI) so those see the same (committed) data."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = quote(s["USER"] or "") + (f":{quote(s['PASSWORD'])}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from noisebank import views
 from noisebank.api.urls import api
+from noisebank.exports import views as export_views
 from noisebank.ops import views as ops_views
 
 admin.site.site_header = "Noisebank administration"
@@ -21,6 +22,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    # The original system's batch API, kept for its users' scripts (see README).
+    path("api/export-data/", export_views.export_data_compat, name="export-data-compat"),
+    path("columns/", export_views.columns_page, name="columns"),
     path("", include("noisebank.catalog.urls")),
     path("", include("noisebank.ingest.urls")),
 ]

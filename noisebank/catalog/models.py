@@ -3,10 +3,15 @@
 import secrets
 import unicodedata
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from noisebank.catalog.filters import RecordingFilter
 
 
 class Taxon(models.Model):
@@ -114,6 +119,33 @@ def new_noise_id(username: str, at: datetime | None = None, token: str | None = 
 
 
 class RecordingQuerySet(models.QuerySet["Recording"]):
+    def matching(self, f: "RecordingFilter") -> "RecordingQuerySet":
+        """The recordings a parsed filter selects (noisebank.catalog.filters)."""
+        q = Q()
+        for term in f.terms:
+            q &= (
+                Q(noise_id__icontains=term)
+                | Q(name__icontains=term)
+                | Q(description__icontains=term)
+            )
+        for fk, ids in f.ids.items():
+            q &= Q(**{f"{fk}_id__in": ids})
+        if f.recorded_from is not None:
+            q &= Q(recorded_at__gte=f.recorded_from)
+        if f.recorded_before is not None:
+            q &= Q(recorded_at__lt=f.recorded_before)
+        if f.laeq_min is not None:
+            q &= Q(analysis__laeq__gte=f.laeq_min)
+        if f.laeq_max is not None:
+            q &= Q(analysis__laeq__lte=f.laeq_max)
+        if f.duration_min is not None:
+            q &= Q(features__duration_s__gte=f.duration_min)
+        if f.duration_max is not None:
+            q &= Q(features__duration_s__lte=f.duration_max)
+        if f.statuses:
+            q &= Q(status__in=f.statuses)
+        return self.filter(q)
+
     def for_list(self) -> "RecordingQuerySet":
         """The shape of the catalogue list: one query, only the columns it shows."""
         return self.select_related(

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-T = TypeVar("T", bound=Model)
+T = TypeVar("T")
 
 
 class BadCursor(ValueError):
@@ -48,9 +48,12 @@ class Page(Generic[T]):
 
 
 def keyset_page(
-    queryset: QuerySet[T], *, field: str, descending: bool, cursor: str | None, size: int
+    queryset: "QuerySet[Any, T]", *, field: str, descending: bool, cursor: str | None, size: int
 ) -> Page[T]:
-    """One page of `queryset` ordered by (`field`, id); `field` must not be NULL."""
+    """One page of `queryset` ordered by (`field`, id); `field` must not be NULL.
+
+    Rows may be model instances or dicts (a .values() queryset that includes `field` and id).
+    """
     direction = "-" if descending else ""
     qs = queryset.order_by(f"{direction}{field}", f"{direction}id")
     if cursor:
@@ -66,8 +69,11 @@ def keyset_page(
     next_cursor = None
     if has_more:
         last = rows[-1]
-        value = last
-        for part in field.split("__"):
-            value = getattr(value, part)
-        next_cursor = encode_cursor(value, last.pk)
+        if isinstance(last, dict):
+            value, pk = last[field], last["id"]
+        else:
+            value, pk = last, last.pk  # type: ignore[attr-defined]
+            for part in field.split("__"):
+                value = getattr(value, part)
+        next_cursor = encode_cursor(value, pk)
     return Page(rows, next_cursor)

@@ -1,6 +1,9 @@
+from urllib.parse import urlencode
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from noisebank.catalog.filters import FilterError, parse_filters
 from noisebank.catalog.models import Recording
 from noisebank.catalog.pagination import BadCursor, keyset_page
 
@@ -10,9 +13,10 @@ LIST_PARAMS = {"after", "size"}
 
 def recording_list(request: HttpRequest) -> HttpResponse:
     errors = []
-    unknown = sorted(set(request.GET) - LIST_PARAMS)
-    if unknown:
-        errors.append(f"Unknown parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.")
+    try:
+        filters = parse_filters(request.GET, extra=LIST_PARAMS)
+    except FilterError as e:
+        errors += e.messages
     size = PAGE_SIZES[0]
     raw_size = request.GET.get("size")
     if raw_size is not None:
@@ -25,9 +29,10 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         return render(
             request, "catalog/recording_list.html", {"errors": errors, "page": None}, status=400
         )
+    selection = Recording.objects.matching(filters)
     try:
         page = keyset_page(
-            Recording.objects.for_list(),
+            selection.for_list(),
             field="recorded_at",
             descending=True,
             cursor=cursor,
@@ -37,11 +42,14 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         return render(
             request, "catalog/recording_list.html", {"errors": [str(e)], "page": None}, status=400
         )
+    filter_query = urlencode(filters.query_items())
     context = {
         "page": page,
-        "total": Recording.objects.count(),
+        "total": selection.count(),
         "size": size,
         "page_sizes": PAGE_SIZES,
         "is_first_page": cursor is None,
+        "filter_query": filter_query + "&" if filter_query else "",
+        "is_filtered": bool(filter_query),
     }
     return render(request, "catalog/recording_list.html", context)

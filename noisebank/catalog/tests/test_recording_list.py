@@ -84,3 +84,43 @@ def test_bad_parameters_get_a_clear_message(
 
 def test_collector_sees_the_catalogue(charlie_client: Client, five: list[Recording]) -> None:
     assert charlie_client.get("/recordings/").status_code == 200
+
+
+def test_list_applies_the_filters(alice_client: Client, alice: User) -> None:
+    horn = make_recording(collector=alice, category="Warning signals", analysis={"laeq": 95.0})
+    make_recording(collector=alice, category="Train pass-by", analysis={"laeq": 70.0})
+    response = alice_client.get("/recordings/?category=warning+signals&laeq_min=90")
+    assert response.status_code == 200
+    assert ids_on(response) == [horn.noise_id]
+    assert response.context["total"] == 1
+    assert b"match the filters" in response.content
+
+
+def test_pager_links_keep_the_filters(alice_client: Client, alice: User) -> None:
+    for i in range(60):
+        make_recording(collector=alice, category="Horns" if i % 2 else "Bells")
+    response = alice_client.get("/recordings/?category=Horns&size=50")
+    assert response.context["total"] == 30
+    assert len(ids_on(response)) == 30
+    response = alice_client.get("/recordings/?category=Bells&category=Horns")
+    cursor = response.context["page"].next_cursor
+    html = response.content.decode()
+    assert f"?category=Bells&amp;category=Horns&amp;size=50&amp;after={cursor}" in html
+    second = alice_client.get(f"/recordings/?category=Bells&category=Horns&size=50&after={cursor}")
+    assert len(ids_on(second)) == 10
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?laeq_min=90&laeq_max=80", "laeq_min=90 is greater than laeq_max=80."),
+        ("?recorded_from=tomorrow", "recorded_from=tomorrow: "),
+        ("?category=Nope", "category: there is no category named &#x27;Nope&#x27;."),
+    ],
+)
+def test_bad_filters_get_a_clear_message(
+    alice_client: Client, five: list[Recording], query: str, message: str
+) -> None:
+    response = alice_client.get("/recordings/" + query)
+    assert response.status_code == 400
+    assert message in response.content.decode()

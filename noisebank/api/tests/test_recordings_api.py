@@ -1,0 +1,116 @@
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from noisebank.catalog import models as m
+from noisebank.testing import make_recording
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def recs(alice: User) -> list[m.Recording]:
+    return [
+        make_recording(
+            collector=alice,
+            recorded_at=T0 + timedelta(hours=i // 2),  # pairs share a time: the id breaks ties
+            category="Warning signals" if i % 3 == 0 else "Train pass-by",
+            analysis={"laeq": 60.0 + i},
+        )
+        for i in range(9)
+    ]
+
+
+def test_list_returns_count_results_and_next(alice_client: Client, recs: list[m.Recording]) -> None:
+    body = alice_client.get("/api/v1/recordings?size=4").json()
+    assert body["count"] == 9
+    assert len(body["results"]) == 4
+    assert body["next"]
+    first = body["results"][0]
+    assert list(first) == [
+        "noise_id", "name", "category", "class", "subclass", "region", "community",
+        "recording_date", "audio_duration", "unit", "laeq", "lafmax", "status",
+    ]  # fmt: skip
+    newest = max(recs, key=lambda r: (r.recorded_at, r.pk))
+    assert first["noise_id"] == newest.noise_id
+    assert first["recording_date"] == "2026-05-01T16:00:00Z"
+    assert first["laeq"] == newest.analysis.laeq
+
+
+def test_keyset_pages_cover_every_row_once_in_order(
+    alice_client: Client, recs: list[m.Recording]
+) -> None:
+    seen: list[str] = []
+    url = "/api/v1/recordings?size=2&columns=noise_id"
+    while url:
+        body = alice_client.get(url).json()
+        seen += [r["noise_id"] for r in body["results"]]
+        url = (
+            f"/api/v1/recordings?size=2&columns=noise_id&cursor={body['next']}"
+            if body["next"]
+            else ""
+        )
+    expected = sorted(recs, key=lambda r: (r.recorded_at, r.pk), reverse=True)
+    assert seen == [r.noise_id for r in expected]
+
+
+def test_filters_and_columns_apply(alice_client: Client, recs: list[m.Recording]) -> None:
+    body = alice_client.get(
+        "/api/v1/recordings?category=warning+signals&laeq_min=61&columns=laeq,noise_id"
+    ).json()
+    assert body["count"] == 2
+    assert [list(r) for r in body["results"]] == [["laeq", "noise_id"]] * 2
+    assert sorted(r["laeq"] for r in body["results"]) == [63.0, 66.0]
+
+
+def test_list_runs_a_fixed_number_of_queries(
+    alice_client: Client, recs: list[m.Recording], django_assert_num_queries: Any
+) -> None:
+    alice_client.get("/api/v1/recordings")  # warm the session
+    with django_assert_num_queries(5):  # session, user, groups, page, count
+        alice_client.get("/api/v1/recordings?size=3")
+    with django_assert_num_queries(6):  # ... and one to resolve the category names
+        alice_client.get("/api/v1/recordings?size=3&category=Train+pass-by&columns=all")
+
+
+def test_collector_may_browse_the_list(charlie_client: Client, recs: list[m.Recording]) -> None:
+    assert charlie_client.get("/api/v1/recordings").json()["count"] == 9
+
+
+def test_nobody_without_a_role_is_refused(nobody: User) -> None:
+    c = Client()
+    c.force_login(nobody)
+    assert c.get("/api/v1/recordings").status_code == 403
+
+
+def test_anonymous_client_gets_401(client: Client, db: None) -> None:
+    assert client.get("/api/v1/recordings").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("size=0", "size"),
+        ("size=ten", "size"),
+        ("cursor=zzz", "cursor"),
+        ("columns=nope", "columns"),
+        ("laeq_min=x", "laeq_min"),
+        ("page=2", "page"),
+    ],
+)
+def test_bad_parameters_are_400_naming_them(
+    alice_client: Client, recs: list[m.Recording], query: str, param: str
+) -> None:
+    response = alice_client.get(f"/api/v1/recordings?{query}")
+    assert response.status_code == 400
+    assert [e["param"] for e in response.json()["errors"]] == [param]
+
+
+def test_openapi_documents_the_filters(alice_client: Client, db: None) -> None:
+    schema = alice_client.get("/api/v1/openapi.json").json()
+    params = {p["name"] for p in schema["paths"]["/api/v1/recordings"]["get"]["parameters"]}
+    assert {"q", "category", "recorded_from", "laeq_max", "status", "cursor"} <= params
+    assert "/api/v1/recordings/export.{fmt}" in schema["paths"]

@@ -1,0 +1,327 @@
+"""The one filter definition: query parameters in, which recordings out.
+
+The catalogue page, the JSON list API, every export and the compatibility endpoint parse their
+parameters here and hand the result to `Recording.objects.matching()`, so what the list shows is
+what an export holds.
+
+    parse_filters(request.GET, extra={"size", "after"})  ->  RecordingFilter (or FilterError)
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.utils import timezone
+
+from noisebank.catalog import models as m
+
+# parameter -> (model, the Recording foreign key it filters, the model field holding its name)
+TAXON_PARAMETERS: dict[str, tuple[type[Model], str, str]] = {
+    "category": (m.Category, "category", "name"),
+    "class": (m.SoundClass, "sound_class", "name"),
+    "subclass": (m.Subclass, "subclass", "name"),
+    "region": (m.Region, "region", "name"),
+    "community": (m.Community, "community", "name"),
+    "dataset_type": (m.DatasetType, "dataset_type", "name"),
+    "collector": (User, "collector", "username"),
+    "microphone_type": (m.MicrophoneType, "microphone_type", "name"),
+    "time_of_day": (m.TimeOfDay, "time_of_day", "name"),
+}
+RANGES = (("laeq_min", "laeq_max"), ("duration_min", "duration_max"))
+REPEATABLE = {*TAXON_PARAMETERS, "status"}
+
+
+@dataclass(frozen=True)
+class ParamError:
+    param: str
+    message: str
+
+
+class FilterError(ValueError):
+    """Bad query parameters; each error names the parameter it is about."""
+
+    def __init__(self, errors: Sequence[ParamError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = list(errors)
+
+    @property
+    def messages(self) -> list[str]:
+        return [e.message for e in self.errors]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "detail": " ".join(self.messages),
+            "errors": [{"param": e.param, "message": e.message} for e in self.errors],
+        }
+
+
+@dataclass(frozen=True)
+class RecordingFilter:
+    """A parsed, validated selection of recordings. Empty means everything."""
+
+    terms: tuple[str, ...] = ()
+    # Recording foreign key ("category", "sound_class", ...) -> ids, any of which matches.
+    ids: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    recorded_from: datetime | None = None  # inclusive
+    recorded_before: datetime | None = None  # exclusive
+    laeq_min: float | None = None
+    laeq_max: float | None = None
+    duration_min: float | None = None
+    duration_max: float | None = None
+    statuses: tuple[str, ...] = ()
+    # The parameters as given (without the empty ones): for manifests, jobs and links.
+    params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def query_items(self) -> list[tuple[str, str]]:
+        """(name, value) pairs that parse back to this filter, in a stable order."""
+        return [(k, v) for k in FILTER_PARAMETERS if k in self.params for v in self.params[k]]
+
+    def as_dict(self) -> dict[str, str | list[str]]:
+        """JSON-friendly form for manifests: repeatable parameters as lists."""
+        return {
+            k: list(self.params[k]) if k in REPEATABLE else self.params[k][0]
+            for k in FILTER_PARAMETERS
+            if k in self.params
+        }
+
+
+class TaxonField(forms.Field):
+    """Ids or exact names (case-insensitive), any of which matches."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, model: type[Model], name_field: str, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.model = model
+        self.name_field = name_field
+
+    def clean(self, value: Any) -> tuple[int, ...]:
+        values = [v.strip() for v in value or [] if v.strip()]
+        if not values:
+            return ()
+        known = dict(self.model._default_manager.values_list("id", self.name_field))
+        by_name: dict[str, list[int]] = {}
+        for pk, name in known.items():
+            by_name.setdefault(name.casefold(), []).append(pk)
+        ids: list[int] = []
+        for v in values:
+            if v.isascii() and v.isdigit():
+                if int(v) not in known:
+                    raise ValidationError(f"there is no {self.label} with id {v}")
+                ids.append(int(v))
+            elif v.casefold() in by_name:
+                ids.extend(by_name[v.casefold()])
+            else:
+                raise ValidationError(f"there is no {self.label} named {v!r}")
+        return tuple(sorted(set(ids)))
+
+
+class StatusField(forms.Field):
+    widget = forms.MultipleHiddenInput
+
+    def clean(self, value: Any) -> tuple[str, ...]:
+        values = [v.strip().lower() for v in value or [] if v.strip()]
+        allowed = m.Recording.Status.values
+        for v in values:
+            if v not in allowed:
+                raise ValidationError(f"{v!r} is not one of {', '.join(allowed)}")
+        return tuple(sorted(set(values)))
+
+
+class MomentField(forms.Field):
+    """An ISO 8601 date or date-time; a date means the whole day, UTC."""
+
+    def __init__(self, *, end: bool, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.end = end
+
+    def clean(self, value: Any) -> datetime | None:
+        text = (value or "").strip()
+        if not text:
+            return None
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            start = datetime.combine(day, time(), tzinfo=UTC)
+            return start + timedelta(days=1) if self.end else start
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                f"{text!r} is not an ISO 8601 date or date-time (e.g. 2026-03-01 or "
+                "2026-03-01T08:30:00Z)"
+            ) from None
+        if timezone.is_naive(moment):
+            moment = moment.replace(tzinfo=UTC)
+        # An inclusive end moment becomes the exclusive bound just after it.
+        return moment + timedelta(microseconds=1) if self.end else moment
+
+
+class NumberField(forms.FloatField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.error_messages["invalid"] = "must be a number"
+
+
+class RecordingFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, strip=True)
+    recorded_from = MomentField(end=False)
+    recorded_to = MomentField(end=True)
+    laeq_min = NumberField()
+    laeq_max = NumberField()
+    duration_min = NumberField()
+    duration_max = NumberField()
+    status = StatusField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # "class" cannot be a class attribute; the taxon fields are built from one table.
+        for name, (model, _, name_field) in TAXON_PARAMETERS.items():
+            label = "collector" if model is User else str(model._meta.verbose_name)
+            self.fields[name] = TaxonField(model, name_field, label=label)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for low, high in (("recorded_from", "recorded_to"), *RANGES):
+            lo, hi = data.get(low), data.get(high)
+            if lo is None or hi is None:
+                continue
+            # recorded_to is held as the exclusive bound just after it, hence >= for moments.
+            if lo >= hi if low == "recorded_from" else lo > hi:
+                word = "after" if low == "recorded_from" else "greater than"
+                message = f"{low}={self.data[low]} is {word} {high}={self.data[high]}"
+                self.add_error(low, ValidationError(message, code="range"))
+        return data
+
+
+FILTER_PARAMETERS: tuple[str, ...] = (
+    "q",
+    *TAXON_PARAMETERS,
+    "recorded_from",
+    "recorded_to",
+    "laeq_min",
+    "laeq_max",
+    "duration_min",
+    "duration_max",
+    "status",
+)
+
+HELP: dict[str, str] = {
+    "q": "Text search: every word must occur in the noise_id, name or description.",
+    **{
+        p: f"{p.replace('_', ' ').capitalize()}: an id or an exact name (case-insensitive); "
+        "repeat for any of several."
+        for p in TAXON_PARAMETERS
+    },
+    "collector": "Collector: a user id or user name (case-insensitive); repeat for several.",
+    "recorded_from": "Recorded at or after: ISO 8601 date (from its start, UTC) or date-time.",
+    "recorded_to": "Recorded at or before: ISO 8601 date (to its end, UTC) or date-time.",
+    "laeq_min": "LAeq at least (dB, the recording's unit).",
+    "laeq_max": "LAeq at most (dB, the recording's unit).",
+    "duration_min": "Duration at least (seconds).",
+    "duration_max": "Duration at most (seconds).",
+    "status": "Processing status: pending, processing, ready or failed; repeat for several.",
+}
+
+
+def _as_lists(params: Mapping[str, Any]) -> dict[str, list[str]]:
+    """A QueryDict or a plain mapping (values a string or a list of strings) as lists."""
+    getlist = getattr(params, "getlist", None)
+    out: dict[str, list[str]] = {}
+    for key in params:
+        raw = getlist(key) if getlist else params[key]
+        values = list(raw) if isinstance(raw, list | tuple) else [raw]
+        out[key] = [str(v) for v in values]
+    return out
+
+
+def parse_filters(params: Mapping[str, Any], *, extra: Iterable[str] = ()) -> RecordingFilter:
+    """Validate query parameters; `extra` names the caller's own parameters, left alone."""
+    given = _as_lists(params)
+    allowed = set(FILTER_PARAMETERS) | set(extra)
+    errors = [
+        ParamError(p, f"Unknown parameter: {p}. Known: {', '.join(sorted(allowed))}.")
+        for p in given
+        if p not in allowed
+    ]
+    for p in FILTER_PARAMETERS:
+        if p not in REPEATABLE and len(given.get(p, [])) > 1:
+            errors.append(ParamError(p, f"{p} is given {len(given[p])} times; give it once."))
+    kept = {
+        p: tuple(v for v in given[p] if v.strip())
+        for p in FILTER_PARAMETERS
+        if p in given and any(v.strip() for v in given[p])
+    }
+    form_data = {p: list(v) if p in REPEATABLE else v[-1] for p, v in kept.items()}
+    form = RecordingFilterForm(data=form_data)
+    if not form.is_valid():
+        for p in FILTER_PARAMETERS:
+            for error in form.errors.as_data().get(p, []):
+                message = " ".join(error.messages)
+                if error.code == "range":
+                    pass
+                elif p in REPEATABLE:  # the message names the value at fault
+                    message = f"{p}: {message}"
+                else:
+                    message = f"{p}={kept[p][-1]}: {message}"
+                errors.append(ParamError(p, message + "."))
+    if errors:
+        raise FilterError(errors)
+    data = form.cleaned_data
+    return RecordingFilter(
+        terms=tuple(data["q"].split()) if data.get("q") else (),
+        ids={TAXON_PARAMETERS[p][1]: data[p] for p in TAXON_PARAMETERS if data.get(p)},
+        recorded_from=data.get("recorded_from"),
+        recorded_before=data.get("recorded_to"),
+        laeq_min=data.get("laeq_min"),
+        laeq_max=data.get("laeq_max"),
+        duration_min=data.get("duration_min"),
+        duration_max=data.get("duration_max"),
+        statuses=data.get("status") or (),
+        params=kept,
+    )
+
+
+# The original system's parameter names (its list page and its export API), for the
+# compatibility endpoint and old bookmarks. Its taxon filters took names on the list page and
+# ids in the export API; ours accept both, so they pass through unchanged.
+ORIGINAL_ALIASES = {"search": "q"}
+ORIGINAL_DATE_RANGES = ("today", "week", "month", "year")
+
+
+def from_original(params: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """The original's parameters (search, date_range) translated to ours; others unchanged."""
+    out = _as_lists(params)
+    for old, new in ORIGINAL_ALIASES.items():
+        if old in out:
+            out.setdefault(new, [])
+            out[new] = out[new] + out.pop(old)
+    if "date_range" in out:
+        ranges = out.pop("date_range")
+        choice = (ranges[-1] if ranges else "").strip().lower()
+        today = (now or timezone.now()).astimezone(UTC).date()
+        starts = {
+            "today": today,
+            "week": today - timedelta(days=today.weekday()),
+            "month": today.replace(day=1),
+            "year": today.replace(month=1, day=1),
+        }
+        if choice in starts:
+            out["recorded_from"] = [starts[choice].isoformat()]
+        elif choice:
+            raise FilterError(
+                [
+                    ParamError(
+                        "date_range",
+                        f"date_range={choice}: must be one of {', '.join(ORIGINAL_DATE_RANGES)}.",
+                    )
+                ]
+            )
+    return out

@@ -1,0 +1,259 @@
+"""Every exportable column: its name, label, type, unit, meaning and how the database fetches it.
+
+The original system's 38 columns come first, under their names, since users' analysis scripts
+read them; then what it never had. `resolve_columns("default")` or
+`resolve_columns("noise_id,laeq,band_1000")` picks and orders them.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import CharField, Expression, F, FloatField, Func, TextField, Value
+from django.db.models.functions import Coalesce, NullIf
+
+from noisebank.catalog.demo import BAND_CENTRES
+from noisebank.exports.engine.columns import Column, ColumnType
+
+
+class JsonNumber(Func):
+    """A number inside a JSON column (object key or array index); NULL if absent or not a number.
+
+    Written per vendor so a stray string never aborts an export halfway.
+    """
+
+    output_field = FloatField()
+
+    def __init__(self, field: str, key: str | int) -> None:
+        if not re.fullmatch(r"[0-9A-Za-z_.]+", str(key)):
+            raise ValueError(f"unsafe JSON key {key!r}")
+        self.key = key
+        super().__init__(F(field))
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        lhs, params = compiler.compile(self.source_expressions[0])
+        # Keys are literals (checked above): a bound parameter would be of unknown type there.
+        key = str(self.key) if isinstance(self.key, int) else f"'{self.key}'"
+        sql = (
+            f"CASE WHEN jsonb_typeof({lhs} -> {key}) = 'number' "
+            f"THEN ({lhs} ->> {key})::double precision END"
+        )
+        return sql, (*params, *params)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        lhs, params = compiler.compile(self.source_expressions[0])
+        path = f"'$[{self.key}]'" if isinstance(self.key, int) else f"'$.\"{self.key}\"'"
+        sql = (
+            f"CASE WHEN json_type({lhs}, {path}) IN ('real', 'integer') "
+            f"THEN CAST(json_extract({lhs}, {path}) AS REAL) END"
+        )
+        return sql, (*params, *params)
+
+
+class JsonText(Func):
+    """A JSON column as its text."""
+
+    output_field = TextField()
+
+    def __init__(self, field: str) -> None:
+        super().__init__(F(field))
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return f"({lhs})::text", params
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return compiler.compile(self.source_expressions[0])
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    column: Column
+    expression: Expression | F
+
+    @property
+    def name(self) -> str:
+        return self.column.name
+
+
+def _col(
+    name: str,
+    label: str,
+    type_: ColumnType,
+    expression: Expression | F | str,
+    unit: str = "",
+    description: str = "",
+) -> ExportColumn:
+    expr = F(expression) if isinstance(expression, str) else expression
+    return ExportColumn(Column(name, label, type_, unit, description), expr)
+
+
+LEVEL_UNIT = "dB"
+LEVEL_NOTE = "dB SPL when the recording is calibrated, dBFS otherwise (see the unit column)."
+
+ORIGINAL: list[ExportColumn] = [
+    _col("noise_id", "Noise ID", "text", "noise_id", "", "Public identifier of the recording."),
+    _col("name", "Name", "text", "name"),
+    _col("dataset_type", "Dataset type", "text", "dataset_type__name", "", "Noise, clean speech, mixed, …"),
+    _col("collector", "Collector", "text", "collector__username", "", "User name of who recorded it."),
+    _col("description", "Description", "text", "description"),
+    _col("recording_device", "Recording device", "text", "device__name"),
+    _col("recording_date", "Recorded at", "datetime", "recorded_at", "UTC", "When the recording started."),
+    _col("created_at", "Created at", "datetime", "created_at", "UTC", "When it was uploaded."),
+    _col("updated_at", "Updated at", "datetime", "updated_at", "UTC", "Last change to its record."),
+    _col("region", "Region", "text", "region__name"),
+    _col("community", "Community", "text", "community__name"),
+    _col("category", "Category", "text", "category__name"),
+    _col("class", "Class", "text", "sound_class__name"),
+    _col("subclass", "Subclass", "text", "subclass__name"),
+    _col("time_of_day", "Time of day", "text", "time_of_day__name"),
+    _col("microphone_type", "Microphone type", "text", "microphone_type__name"),
+    _col("audio_file", "Audio file", "text", NullIf(F("audio"), Value(""), output_field=CharField()), "", "Storage path of the audio file, relative to the media folder."),
+    _col("audio_size", "Audio size", "integer", "size_bytes", "bytes"),
+    _col("audio_duration", "Duration", "float", "features__duration_s", "s"),
+    _col("sample_rate", "Sample rate", "integer", "features__sample_rate", "Hz"),
+    _col("num_samples", "Samples", "integer", "features__num_samples", "", "Samples per channel."),
+    _col("rms_energy", "RMS energy", "float", "features__rms_energy", "", "Root mean square of the samples, full scale = 1."),
+    _col("zero_crossing_rate", "Zero-crossing rate", "float", "features__zero_crossing_rate", "", "Mean sign changes per sample."),
+    _col("spectral_centroid", "Spectral centroid", "float", "features__spectral_centroid", "Hz"),
+    _col("spectral_bandwidth", "Spectral bandwidth", "float", "features__spectral_bandwidth", "Hz"),
+    _col("spectral_rolloff", "Spectral roll-off", "float", "features__spectral_rolloff", "Hz", "Frequency below which 85 % of the energy lies."),
+    _col("spectral_flatness", "Spectral flatness", "float", "features__spectral_flatness", "", "0 (tonal) to 1 (noise-like)."),
+    _col("harmonic_ratio", "Harmonic ratio", "float", "features__harmonic_ratio", "", "Share of energy in the harmonic part (HPSS)."),
+    _col("percussive_ratio", "Percussive ratio", "float", "features__percussive_ratio", "", "Share of energy in the percussive part (HPSS)."),
+    _col("mean_db", "Mean level", "float", "analysis__mean_db", LEVEL_UNIT, "Mean of the A-weighted Fast level over time. " + LEVEL_NOTE),
+    _col("max_db", "Maximum level", "float", "analysis__max_db", LEVEL_UNIT, "Maximum of the A-weighted Fast level (= LAFmax). " + LEVEL_NOTE),
+    _col("min_db", "Minimum level", "float", "analysis__min_db", LEVEL_UNIT, "Minimum of the A-weighted Fast level (= LAFmin). " + LEVEL_NOTE),
+    _col("std_db", "Level standard deviation", "float", "analysis__std_db", LEVEL_UNIT, "Standard deviation of the A-weighted Fast level over time."),
+    _col("peak_count", "Peaks", "integer", "analysis__peak_count", "", "Peaks of the A-weighted Fast level."),
+    _col("peak_interval_mean", "Mean peak interval", "float", "analysis__peak_interval_mean_s", "s"),
+    _col("dominant_frequency", "Dominant frequency", "float", "analysis__dominant_frequency_hz", "Hz"),
+    _col("frequency_range", "Frequency range", "float", F("analysis__freq_high_hz") - F("analysis__freq_low_hz"), "Hz", "Width of the band holding 90 % of the energy (freq_high_hz - freq_low_hz)."),
+    _col("event_count", "Events", "integer", "analysis__event_count", "", "Exceedances of LA90 + 10 dB lasting at least 0.5 s."),
+]  # fmt: skip
+
+LEVELS: list[ExportColumn] = [
+    _col("unit", "Level unit", "text", "analysis__unit", "", "dB SPL (calibrated) or dBFS (uncalibrated): the unit of every level column."),
+    _col("lzeq", "LZeq", "float", "analysis__lzeq", LEVEL_UNIT, "Unweighted equivalent continuous level. " + LEVEL_NOTE),
+    _col("laeq", "LAeq", "float", "analysis__laeq", LEVEL_UNIT, "A-weighted equivalent continuous level. " + LEVEL_NOTE),
+    _col("lafmax", "LAFmax", "float", "analysis__lafmax", LEVEL_UNIT, "Maximum A-weighted Fast (125 ms) level. " + LEVEL_NOTE),
+    _col("lafmin", "LAFmin", "float", "analysis__lafmin", LEVEL_UNIT, "Minimum A-weighted Fast level. " + LEVEL_NOTE),
+    _col("la10", "LA10", "float", "analysis__la10", LEVEL_UNIT, "A-weighted Fast level exceeded 10 % of the time. " + LEVEL_NOTE),
+    _col("la50", "LA50", "float", "analysis__la50", LEVEL_UNIT, "A-weighted Fast level exceeded 50 % of the time. " + LEVEL_NOTE),
+    _col("la90", "LA90", "float", "analysis__la90", LEVEL_UNIT, "A-weighted Fast level exceeded 90 % of the time. " + LEVEL_NOTE),
+]  # fmt: skip
+
+LOCATION: list[ExportColumn] = [
+    _col("latitude", "Latitude", "float", "latitude", "degrees", "WGS 84, north positive."),
+    _col("longitude", "Longitude", "float", "longitude", "degrees", "WGS 84, east positive."),
+]
+
+MORE: list[ExportColumn] = [
+    _col("freq_low_hz", "Lower frequency", "float", "analysis__freq_low_hz", "Hz", "Lower edge of the band holding 90 % of the energy."),
+    _col("freq_high_hz", "Upper frequency", "float", "analysis__freq_high_hz", "Hz", "Upper edge of the band holding 90 % of the energy."),
+    _col("calibration_offset_db", "Calibration offset", "float", Coalesce("calibration_offset_db", "device__calibration_offset_db"), "dB", "dB SPL = dBFS + offset: the recording's own, else its device's; empty when uncalibrated."),
+    _col("status", "Status", "text", "status", "", "Processing status: pending, processing, ready or failed."),
+    _col("processing_error", "Processing error", "text", "error", "", "Why processing failed, if it did."),
+    _col("sha256", "SHA-256", "text", "sha256", "", "Of the audio file's bytes."),
+    _col("original_filename", "Original file name", "text", "original_filename"),
+    _col("channels", "Channels", "integer", "features__channels"),
+    _col("event_durations", "Event durations", "text", JsonText("analysis__event_durations_s"), "s", "JSON list of the events' durations in seconds."),
+]  # fmt: skip
+
+SPECTRAL: list[ExportColumn] = [
+    *(
+        _col(f"mfcc_{i}", f"MFCC {i}", "float", JsonNumber("features__mfcc", i - 1), "", f"Mean of mel-frequency cepstral coefficient {i}.")
+        for i in range(1, 14)
+    ),
+    *(
+        _col(f"chroma_{i}", f"Chroma {i}", "float", JsonNumber("features__chroma", i - 1), "", f"Mean chroma energy of pitch class {i} (C = 1).")
+        for i in range(1, 13)
+    ),
+]  # fmt: skip
+
+
+def band_column_name(centre: str) -> str:
+    """band_1000, band_31_5: a name that is safe in every tool (no dot)."""
+    return "band_" + centre.replace(".", "_")
+
+
+BANDS: list[ExportColumn] = [
+    _col(band_column_name(c), f"{c} Hz band", "float", JsonNumber("analysis__band_levels", c), LEVEL_UNIT, f"1/3-octave band level at the nominal centre {c} Hz. " + LEVEL_NOTE)
+    for c in BAND_CENTRES
+]  # fmt: skip
+
+COLUMNS: dict[str, ExportColumn] = {
+    c.name: c for c in (*ORIGINAL, *LEVELS, *LOCATION, *MORE, *SPECTRAL, *BANDS)
+}
+assert len(COLUMNS) == sum(map(len, (ORIGINAL, LEVELS, LOCATION, MORE, SPECTRAL, BANDS)))
+
+ORIGINAL_NAMES = [c.name for c in ORIGINAL]
+METADATA_NAMES = [
+    "noise_id", "name", "dataset_type", "collector", "description", "recording_device",
+    "recording_date", "created_at", "updated_at", "region", "community", "category", "class",
+    "subclass", "time_of_day", "microphone_type", "audio_file", "audio_size", "audio_duration",
+    "sample_rate", "num_samples", "channels", "latitude", "longitude", "calibration_offset_db",
+    "status", "processing_error", "sha256", "original_filename",
+]  # fmt: skip
+ACOUSTIC_NAMES = [
+    "noise_id", "unit", *(c.name for c in LEVELS[1:]), "mean_db", "max_db", "min_db", "std_db",
+    "peak_count", "peak_interval_mean", "dominant_frequency", "frequency_range", "freq_low_hz",
+    "freq_high_hz", "event_count", "event_durations", "audio_duration", "sample_rate", "rms_energy",
+    "zero_crossing_rate", "spectral_centroid", "spectral_bandwidth", "spectral_rolloff",
+    "spectral_flatness", "harmonic_ratio", "percussive_ratio", *(c.name for c in SPECTRAL),
+    *(c.name for c in BANDS),
+]  # fmt: skip
+
+SUMMARY_NAMES = [
+    "noise_id", "name", "category", "class", "subclass", "region", "community",
+    "recording_date", "audio_duration", "unit", "laeq", "lafmax", "status",
+]  # fmt: skip
+
+PRESETS: dict[str, list[str]] = {
+    "default": [*ORIGINAL_NAMES, *(c.name for c in LEVELS), *(c.name for c in LOCATION)],
+    "all": list(COLUMNS),
+    "metadata": METADATA_NAMES,
+    "acoustics": ACOUSTIC_NAMES,
+    "summary": SUMMARY_NAMES,
+}
+PRESET_HELP = {
+    "default": "The original system's 38 columns in their order, then the levels and location.",
+    "all": "Every column.",
+    "metadata": "What, where, when, who and which file: no measurements.",
+    "acoustics": "noise_id and every measurement: levels, features, MFCC, chroma, bands.",
+    "summary": "What the catalogue list shows (the JSON list API's default).",
+}
+assert all(n in COLUMNS for names in PRESETS.values() for n in names)
+
+
+class UnknownColumns(ValueError):
+    def __init__(self, names: Sequence[str], message: str | None = None) -> None:
+        self.names = list(names)
+        super().__init__(
+            message
+            or f"Unknown column{'s' if len(names) > 1 else ''}: {', '.join(names)}. "
+            "See /api/v1/columns for the names, or use a preset: "
+            f"{', '.join(PRESETS)}."
+        )
+
+
+def resolve_columns(spec: str | Sequence[str] | None) -> list[ExportColumn]:
+    """Column names and preset names (comma-separated), in order, each column once."""
+    if spec is None:
+        parts = ["default"]
+    elif isinstance(spec, str):
+        parts = [p.strip() for p in spec.split(",")]
+    else:
+        parts = [p.strip() for p in spec]
+    parts = [p for p in parts if p]
+    if not parts:
+        raise UnknownColumns([], "columns is empty: name some columns or a preset.")
+    unknown = [p for p in parts if p not in COLUMNS and p not in PRESETS]
+    if unknown:
+        raise UnknownColumns(unknown)
+    names: dict[str, None] = {}
+    for p in parts:
+        for n in PRESETS.get(p, [p]):
+            names.setdefault(n, None)
+    return [COLUMNS[n] for n in names]

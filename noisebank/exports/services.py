@@ -1,0 +1,230 @@
+"""Exports: a selection, columns and a format in; a manifest, a row count and bytes out.
+
+    export = export_open(filters=f, columns=resolve_columns("default"), fmt="csv")
+    export.row_count, export.manifest, export.filename
+    for chunk in export.chunks(): ...      # closes the snapshot at the end (or export.close())
+
+The snapshot is opened (and the rows counted in it) by export_open, so the count is known before
+the first byte is sent, and equals the rows that follow.
+"""
+
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
+from django.db.models import F
+
+from noisebank import __version__
+from noisebank.catalog.filters import RecordingFilter
+from noisebank.catalog.models import Recording
+from noisebank.exports.columns import PRESETS, ExportColumn
+from noisebank.exports.engine.columns import Column
+from noisebank.exports.engine.writers import WRITERS, Row, Writer, WriterOptions
+from noisebank.exports.engine.writers.csv import CsvWriter
+from noisebank.exports.source import ExportQuery, Snapshot, open_snapshot
+
+# Formats the product offers; a format is usable when its writer is registered and available.
+FORMATS = ("csv", "xlsx", "parquet", "jsonl", "zip")
+
+
+class UnknownFormat(ValueError):
+    def __init__(self, fmt: str) -> None:
+        self.format = fmt
+        available = ", ".join(sorted(WRITERS)) or "none"
+        if fmt in FORMATS:
+            message = f"The {fmt} format is not available on this server (available: {available})."
+        else:
+            message = f"Unknown format: {fmt!r}. Available: {available}."
+        super().__init__(message)
+
+
+def writer_for(fmt: str) -> Writer:
+    writer = WRITERS.get(fmt)
+    if writer is None:
+        raise UnknownFormat(fmt)
+    return writer
+
+
+def export_filename(fmt: str, at: datetime, extension: str | None = None) -> str:
+    return f"noisebank-recordings-{at.astimezone(UTC):%Y%m%dT%H%M%SZ}.{extension or fmt}"
+
+
+def columns_spec(columns: Sequence[ExportColumn]) -> str | list[str]:
+    """A preset's name when the columns are exactly that preset, else the names."""
+    names = [c.name for c in columns]
+    for preset, preset_names in PRESETS.items():
+        if names == preset_names:
+            return preset
+    return names
+
+
+@dataclass
+class Export:
+    filters: RecordingFilter
+    columns: list[ExportColumn]
+    writer: Writer
+    options: WriterOptions
+    snapshot: Snapshot
+    query: ExportQuery
+    row_count: int
+    manifest: dict[str, Any] = field(default_factory=dict)
+    rows_done: int = 0
+
+    @property
+    def filename(self) -> str:
+        return export_filename(self.writer.format, self.snapshot.taken_at, self.writer.extension)
+
+    @property
+    def uses_copy(self) -> bool:
+        # COPY reproduces our CSV writer byte for byte (tested), so it may stand in for it.
+        return self.snapshot.vendor == "postgresql" and isinstance(self.writer, CsvWriter)
+
+    def rows(self) -> Iterator[Row]:
+        for row in self.snapshot.rows(self.query):
+            self.rows_done += 1
+            yield row
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file's bytes; ends the snapshot when done, failed or closed early."""
+        try:
+            if self.uses_copy:
+                cols = [c.column for c in self.columns]
+                yield b"".join(self.writer.stream(cols, [], self.options))  # the header row
+                for chunk, rows in self.snapshot.copy_csv(self.query):
+                    self.rows_done += rows
+                    yield chunk
+            elif self.writer.format == "zip":
+                yield from zip_chunks(self)
+            else:
+                yield from self.writer.stream(
+                    [c.column for c in self.columns], self.rows(), self.options
+                )
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.snapshot.close()
+
+    def stream(self) -> "ClosingIterator":
+        """chunks() as an iterator whose close() ends the snapshot even if it was never read
+        (a server closes the response of a client that went away before the first byte)."""
+        return ClosingIterator(self.chunks(), self.close)
+
+
+class ClosingIterator(Iterator[bytes]):
+    def __init__(self, chunks: Iterator[bytes], on_close: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._on_close = on_close
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        try:
+            if close is not None:
+                close()
+        finally:
+            self._on_close()
+
+
+def build_manifest(
+    *,
+    filters: RecordingFilter,
+    columns: Sequence[ExportColumn],
+    fmt: str,
+    options: WriterOptions,
+    row_count: int,
+    snapshot_at: datetime,
+    database: str,
+) -> dict[str, Any]:
+    """What an export holds and where it came from. sha256 is null for a stream: it is known
+    only once the last byte is written (export jobs and the CLI fill it in)."""
+    return {
+        "software": f"noisebank {__version__}",
+        "format": fmt,
+        "filters": filters.as_dict(),
+        "columns": columns_spec(columns),
+        "options": {"bom": options.bom},
+        "row_count": row_count,
+        "snapshot_at": snapshot_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "database": database,
+        "sha256": None,
+    }
+
+
+def export_open(
+    *,
+    filters: RecordingFilter,
+    columns: Sequence[ExportColumn],
+    fmt: str,
+    options: WriterOptions | None = None,
+) -> Export:
+    """Open a snapshot, count the selection in it and get ready to stream it."""
+    writer = writer_for(fmt)
+    options = options or WriterOptions()
+    selected = [*columns, AUDIO_STORAGE_NAME] if fmt == "zip" else columns
+    query = ExportQuery(Recording.objects.matching(filters), selected)
+    snapshot = open_snapshot()
+    try:
+        row_count = snapshot.count(query)
+    except BaseException:
+        snapshot.close()
+        raise
+    manifest = build_manifest(
+        filters=filters,
+        columns=columns,
+        fmt=fmt,
+        options=options,
+        row_count=row_count,
+        snapshot_at=snapshot.taken_at,
+        database=snapshot.vendor,
+    )
+    export = Export(filters, list(columns), writer, options, snapshot, query, row_count, manifest)
+    # Safety net: an export dropped unread and unclosed still ends its transaction.
+    weakref.finalize(export, snapshot.close)
+    return export
+
+
+# --- ZIP bundles -------------------------------------------------------------------------------
+# The bundle writer comes from the writers branch; this side supplies, for every row, the audio
+# file to put beside it. PLUG-IN POINT: once WRITERS["zip"] exists, zip_chunks() hands it the
+# rows, the audio paths and the manifest in whatever shape its stream() takes (a few lines).
+
+
+def audio_path(storage_name: str | None) -> Path | None:
+    """The file on disk for a Recording.audio storage name; None when there is none."""
+    if not storage_name:
+        return None
+    try:
+        path = Path(default_storage.path(storage_name)).resolve()
+    except SuspiciousFileOperation:  # a name leading out of the media folder
+        return None
+    if Path(settings.MEDIA_ROOT).resolve() not in path.parents or not path.is_file():
+        return None
+    return path
+
+
+# Selected last, after the columns asked for, in bundles only.
+AUDIO_STORAGE_NAME = ExportColumn(Column("_audio", "Audio storage name", "text"), F("audio"))
+
+
+def bundle_rows(export: Export) -> Iterator[tuple[Row, Path | None]]:
+    """Each row (the columns asked for) with its audio file, from the same snapshot."""
+    for row in export.rows():
+        yield row[:-1], audio_path(row[-1])
+
+
+def zip_chunks(export: Export) -> Iterator[bytes]:
+    stream_bundle = getattr(export.writer, "stream_bundle", None)
+    if stream_bundle is None:
+        raise UnknownFormat("zip")
+    yield from stream_bundle(
+        [c.column for c in export.columns], bundle_rows(export), export.options, export.manifest
+    )
