@@ -61,13 +61,15 @@ def charlie_client(charlie: User) -> Client:
 
 
 @pytest.fixture(autouse=True)
-def isolated_files(settings: Any, tmp_path: Path) -> Path:
-    """Media, uploads and upload temp files of each test in its own folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.UPLOAD_ROOT = tmp_path / "uploads"
-    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads" / "tmp")
+def isolated_files(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Media, uploads and upload temp files of each test in a folder of their own (not the
+    test's tmp_path, which stays the test's to fill and inspect)."""
+    root = tmp_path_factory.mktemp("files")
+    settings.MEDIA_ROOT = root / "media"
+    settings.UPLOAD_ROOT = root / "uploads"
+    settings.FILE_UPLOAD_TEMP_DIR = str(root / "uploads" / "tmp")
     Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True)
-    return tmp_path
+    return root
 
 
 @pytest.fixture

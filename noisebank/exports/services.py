@@ -10,7 +10,7 @@ the first byte is sent, and equals the rows that follow.
 
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,10 @@ from django.db.models import F
 from noisebank import __version__
 from noisebank.catalog.filters import RecordingFilter
 from noisebank.catalog.models import Recording
-from noisebank.exports.columns import PRESETS, ExportColumn
+from noisebank.exports.columns import COLUMNS, PRESETS, ExportColumn
 from noisebank.exports.engine.columns import Column
 from noisebank.exports.engine.writers import WRITERS, Row, Writer, WriterOptions
+from noisebank.exports.engine.writers.bundle import template_fields
 from noisebank.exports.engine.writers.csv import CsvWriter
 from noisebank.exports.source import ExportQuery, Snapshot, open_snapshot
 
@@ -169,7 +170,12 @@ def export_open(
     """Open a snapshot, count the selection in it and get ready to stream it."""
     writer = writer_for(fmt)
     options = options or WriterOptions()
-    selected = [*columns, AUDIO_STORAGE_NAME] if fmt == "zip" else columns
+    if fmt == "zip":
+        hidden = template_columns(options.folder_template, columns)
+        options = replace(options, bundle_extra_columns=tuple(c.column for c in hidden))
+        selected = [*columns, *hidden, AUDIO_STORAGE_NAME]
+    else:
+        selected = list(columns)
     query = ExportQuery(Recording.objects.matching(filters), selected)
     snapshot = open_snapshot()
     try:
@@ -193,9 +199,8 @@ def export_open(
 
 
 # --- ZIP bundles -------------------------------------------------------------------------------
-# The bundle writer comes from the writers branch; this side supplies, for every row, the audio
-# file to put beside it. PLUG-IN POINT: once WRITERS["zip"] exists, zip_chunks() hands it the
-# rows, the audio paths and the manifest in whatever shape its stream() takes (a few lines).
+# The bundle writer (engine/writers/bundle.py) lays out files; this side says, for every row,
+# which audio file goes with it: the storage name rides along as a trailing, unwritten value.
 
 
 def audio_path(storage_name: str | None) -> Path | None:
@@ -211,20 +216,21 @@ def audio_path(storage_name: str | None) -> Path | None:
     return path
 
 
+def template_columns(template: str, chosen: Sequence[ExportColumn]) -> list[ExportColumn]:
+    """Columns the folder template names that were not chosen: fetched, but not written."""
+    names = {c.name for c in chosen}
+    wanted = [f for f in template_fields(template) if f and f != "ext" and f not in names]
+    return [COLUMNS[f] for f in dict.fromkeys(wanted)]
+
+
 # Selected last, after the columns asked for, in bundles only.
 AUDIO_STORAGE_NAME = ExportColumn(Column("_audio", "Audio storage name", "text"), F("audio"))
 
 
-def bundle_rows(export: Export) -> Iterator[tuple[Row, Path | None]]:
-    """Each row (the columns asked for) with its audio file, from the same snapshot."""
-    for row in export.rows():
-        yield row[:-1], audio_path(row[-1])
-
-
 def zip_chunks(export: Export) -> Iterator[bytes]:
-    stream_bundle = getattr(export.writer, "stream_bundle", None)
-    if stream_bundle is None:
-        raise UnknownFormat("zip")
-    yield from stream_bundle(
-        [c.column for c in export.columns], bundle_rows(export), export.options, export.manifest
+    options = replace(
+        export.options,
+        audio_path=lambda row: audio_path(row[-1]),
+        manifest={**(export.options.manifest or {}), **export.manifest},
     )
+    yield from export.writer.stream([c.column for c in export.columns], export.rows(), options)

@@ -77,18 +77,18 @@ PG_TYPES = {
 
 
 def pg_csv_text(ref: str, type_: str) -> str:
-    """SQL turning a value into the text Python's csv module writes for it (see writers/csv).
+    """SQL giving a value the text the CSV writer gives it (engine/writers/csv.py).
 
-    NULL and '' both become an unquoted empty field (COPY would quote ''); floats follow
-    Python's repr (COPY writes 80 for 80.0 and 1e+15 where Python writes the digits);
-    timestamps are ISO 8601 in UTC with a Z, with microseconds only when there are some.
+    That writer follows COPY's own CSV, so most types need nothing: NULL is an empty field and
+    '' is "" (as COPY writes them), integers and booleans (true/false) as PostgreSQL spells
+    them. Timestamps become ISO 8601 in UTC with a Z, with microseconds only when there are
+    some. Floats below 1e15 are PostgreSQL's shortest text already; larger ones need
+    _pg_large_float_text.
     """
-    if type_ == "text":
-        return f"NULLIF({ref}, '')"
-    if type_ == "integer":
-        return f"({ref})::text"
+    if type_ in ("text", "integer"):
+        return ref
     if type_ == "boolean":
-        return f"CASE WHEN {ref} THEN 'True' WHEN NOT {ref} THEN 'False' END"
+        return f"({ref})::text"
     if type_ == "datetime":
         return (
             f"replace(to_char({ref} AT TIME ZONE 'UTC', "
@@ -96,36 +96,29 @@ def pg_csv_text(ref: str, type_: str) -> str:
         )
     if type_ == "float":
         return (
-            f"CASE WHEN {ref} = trunc({ref}) AND abs({ref}) < 1e15 THEN ({ref})::text || '.0' "
-            f"WHEN abs({ref}) < 1e15 THEN ({ref})::text "
-            f"WHEN {ref} = 'NaN'::float8 THEN 'nan' "
-            f"WHEN {ref} = 'Infinity'::float8 THEN 'inf' "
-            f"WHEN {ref} = '-Infinity'::float8 THEN '-inf' "
-            f"ELSE {_pg_large_float_text(ref)} END"
+            f"CASE WHEN abs({ref}) < 1e15 OR {ref} IN ('NaN', 'Infinity', '-Infinity') "
+            f"THEN ({ref})::text ELSE {_pg_large_float_text(ref)} END"
         )
     raise ValueError(f"no CSV text for column type {type_!r}")
 
 
 def _pg_large_float_text(ref: str) -> str:
-    """Python's repr of a float of magnitude 1e15 or more (rare: only this path pays for it).
+    """The CSV writer's text of a float of magnitude 1e15 or more: its shortest digits (Python's
+    repr) in PostgreSQL's layout, d.ddde+XX (rare: only this path pays for it).
 
-    Below 1e15 PostgreSQL's shortest digits are Python's. Above, PostgreSQL prints some
-    integers' exact digits (5.7510267926340224e+16 where Python's shortest is
-    5.751026792634022e+16) and misses shortest forms lying exactly on a rounding boundary; so
-    take the fewest digits (15, 16, else 17) that read back as the same double, then lay them out
-    as Python does: fixed with ".0" below 1e16, else d.ddde+XX.
+    PostgreSQL itself prints some of these with more digits than needed (5.7510267926340224e+16
+    where the shortest is 5.751026792634022e+16), so take the fewest digits (15, 16, else 17)
+    that read back as the same double.
     """
-    fixed = "CASE WHEN strpos(trim_scale(c)::text, '.') > 0 THEN trim_scale(c)::text " \
-        "ELSE trim_scale(c)::text || '.0' END"  # fmt: skip
-    digits = "rtrim(trim_scale(abs(c))::text, '0')"
-    power = "length(trim_scale(abs(c))::text) - 1"
+    digits = "rtrim(replace(trim_scale(abs(c))::text, '.', ''), '0')"
+    power = "length(trunc(abs(c))::text) - 1"
     scientific = (
         f"CASE WHEN c < 0 THEN '-' ELSE '' END || left({digits}, 1) "
         f"|| CASE WHEN length({digits}) > 1 THEN '.' || substr({digits}, 2) ELSE '' END "
         f"|| 'e+' || CASE WHEN {power} < 10 THEN '0' ELSE '' END || ({power})::text"
     )
     return (
-        f"(SELECT CASE WHEN abs(c) < 1e16 THEN {fixed} ELSE {scientific} END FROM ("  # noqa: S608
+        f"(SELECT {scientific} FROM ("  # noqa: S608
         f"SELECT CASE WHEN round(e, 14 - p)::float8 = {ref} THEN round(e, 14 - p) "
         f"WHEN round(e, 15 - p)::float8 = {ref} THEN round(e, 15 - p) ELSE e END AS c FROM ("
         f"SELECT e, floor(log(abs(e)))::int AS p FROM (SELECT ({ref})::text::numeric AS e) AS v"

@@ -4,6 +4,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -34,13 +35,14 @@ from noisebank.exports.columns import (
     resolve_columns,
 )
 from noisebank.exports.engine.writers import WriterOptions
+from noisebank.exports.engine.writers.bundle import check_template
 from noisebank.exports.services import UnknownFormat, export_open, writer_for
 from noisebank.lib.http import content_disposition
 from noisebank.lib.streams import ThreadedStream
 
 logger = logging.getLogger("noisebank.exports")
 
-EXPORT_PARAMETERS = {"columns", "bom", "manifest"}
+EXPORT_PARAMETERS = {"columns", "bom", "manifest", "folder_template", "metadata"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -91,9 +93,35 @@ def parse_export_params(
         manifest_only = flag(params, "manifest")
     except FilterError as e:
         errors += e.errors
+    if fmt == "zip" and not errors:
+        try:
+            options = bundle_options(params, columns, options)
+        except FilterError as e:
+            errors += e.errors
     if errors:
         raise FilterError(errors)
     return filters, columns, options, manifest_only
+
+
+def bundle_options(
+    params: Mapping[str, Any], columns: list[ExportColumn], options: WriterOptions
+) -> WriterOptions:
+    """A ZIP bundle's folder template (placeholders: the chosen columns and ext) and metadata."""
+    errors = []
+    template = params.get("folder_template") or WriterOptions.folder_template
+    try:
+        # Any export column may be a placeholder, chosen or not (unchosen ones are not written).
+        check_template(template, [c.column for c in COLUMNS.values()])
+    except ValueError as e:
+        errors.append(ParamError("folder_template", str(e)))
+    metadata = params.get("metadata") or "csv"
+    if metadata not in ("csv", "xlsx"):
+        errors.append(ParamError("metadata", f"metadata={metadata}: use csv or xlsx."))
+    if errors:
+        raise FilterError(errors)
+    return replace(
+        options, folder_template=template, bundle_metadata="xlsx" if metadata == "xlsx" else "csv"
+    )
 
 
 def manifest_headers(manifest: dict[str, Any]) -> dict[str, str]:

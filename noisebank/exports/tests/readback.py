@@ -12,7 +12,7 @@ import math
 import os
 import time
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from noisebank.catalog import models as m
@@ -201,7 +201,11 @@ def read_xlsx(data: bytes, names: list[str]) -> list[dict[str, Any]]:
                 t = COLUMNS[n].column.type
                 if isinstance(v, datetime):
                     v = v.replace(tzinfo=UTC)
-                elif isinstance(v, str) and t == "text" and v[:2] in {"'=", "'+", "'-", "'@"}:
+                elif (
+                    isinstance(v, str)
+                    and t == "text"
+                    and v[:2] in {"'=", "'+", "'-", "'@", "'\t", "'\r"}
+                ):
                     v = v[1:]  # formula-like text is escaped with a leading apostrophe
                 row[n] = _from_json(v, t) if v != "" else None
             rows.append(row)
@@ -235,7 +239,11 @@ def normalise(value: Any, name: str, fmt: str) -> Any:
     if type_ == "text" and value == "" and fmt in LOSSY_EMPTY_TEXT:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(UTC)
+        value = value.astimezone(UTC)
+        if fmt == "xlsx":  # a serial day number: spreadsheet readers give times to the millisecond
+            ms = round(value.microsecond / 1000)
+            value = value.replace(microsecond=0) + timedelta(milliseconds=ms)
+        return value
     return value
 
 

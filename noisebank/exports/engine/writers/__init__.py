@@ -27,6 +27,9 @@ class WriterOptions:
     bundle_metadata: Literal["csv", "xlsx"] = "csv"  # the metadata file's format
     folder_template: str = "{category}/{class}/{noise_id}.{ext}"  # audio paths in the zip
     audio_path: Callable[[Row], str | PathLike[str] | None] | None = None  # row -> file on disk
+    # Columns whose values trail each row after the written ones: the folder template and
+    # audio_path may use them; the metadata file leaves them out.
+    bundle_extra_columns: tuple[Column, ...] = ()
     manifest: Mapping[str, Any] | None = None  # provenance; the bundle adds its file list
 
     def __post_init__(self) -> None:

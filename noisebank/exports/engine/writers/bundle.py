@@ -155,7 +155,11 @@ def bundle_parts(
     if options.bundle_metadata not in ("csv", "xlsx"):
         raise ValueError(f"bundle metadata must be csv or xlsx, not {options.bundle_metadata!r}")
     metadata_name = f"metadata.{options.bundle_metadata}"
-    paths = PathMaker(options.folder_template, columns, reserved=(metadata_name, MANIFEST))
+    paths = PathMaker(
+        options.folder_template,
+        [*columns, *options.bundle_extra_columns],
+        reserved=(metadata_name, MANIFEST),
+    )
     audio = _Audio()
     state = _Parts(options, part_bytes)
     yield state.first_part(columns, rows, metadata_name, paths, audio)
@@ -188,12 +192,16 @@ class _Parts:
         archive = self._archive()
         audio_path = self.options.audio_path
 
+        width = len(columns)
+
         def tapped() -> Iterator[Row]:
+            # Trailing values beyond the columns (options.bundle_extra_columns, and whatever the
+            # caller finds its audio by): the template and audio_path see them, the file not.
             for row in rows:
                 if audio_path is not None and (source := audio_path(row)) is not None:
                     source = Path(source)
                     audio.add(paths(row, source), source)
-                yield row
+                yield row if len(row) == width else row[:width]
 
         is_csv = self.options.bundle_metadata == "csv"
         writer = CsvWriter() if is_csv else XlsxWriter()
