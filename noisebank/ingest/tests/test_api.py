@@ -140,6 +140,6 @@ def test_get_an_unknown_recording_is_404_and_a_dotted_path_is_not_a_noise_id(
 ) -> None:
     headers = bearer(charlie)
     assert Client().get("/api/v1/recordings/NSE-NOPE-1", **headers).status_code == 404
-    # Left to the export endpoints of the catalogue API.
+    # Left to the export endpoint of the catalogue API, which collectors may not use.
     response = Client().get("/api/v1/recordings/export.csv", **headers)
-    assert response.status_code == 404 and "No recording" not in response.content.decode()
+    assert response.status_code == 403 and "No recording" not in response.content.decode()
