@@ -23,6 +23,7 @@ from django.db.models import Max
 
 from noisebank.accounts.roles import Role, role_group
 from noisebank.catalog import models as m
+from noisebank.lib.bands import BAND_CENTRES
 
 # (category, class, subclasses, LAeq mean, LAeq sd, duration median s, dominant Hz range)
 TAXONOMY: list[tuple[str, str, list[str], float, float, float, tuple[float, float]]] = [
@@ -119,11 +120,6 @@ DESCRIPTION_TEMPLATES = [
 ]
 WEATHER = ["overcast", "light rain", "clear, 28 °C", "harmattan haze", "windy, gusts"]
 
-BAND_CENTRES = [
-    "25", "31.5", "40", "50", "63", "80", "100", "125", "160", "200", "250", "315", "400",
-    "500", "630", "800", "1000", "1250", "1600", "2000", "2500", "3150", "4000", "5000",
-    "6300", "8000", "10000", "12500", "16000", "20000",
-]  # fmt: skip
 _BAND_HZ = np.array([float(c) for c in BAND_CENTRES])
 # IEC 61672-1 A-weighting at the band centres (dB), to shape bands so they sum to the LAeq.
 _A_WEIGHT = np.array([

@@ -13,8 +13,8 @@ from typing import Any
 from django.db.models import CharField, Expression, F, FloatField, Func, TextField, Value
 from django.db.models.functions import Coalesce, NullIf
 
-from noisebank.catalog.demo import BAND_CENTRES
 from noisebank.exports.engine.columns import Column, ColumnType
+from noisebank.lib.bands import BAND_CENTRES
 
 
 class JsonNumber(Func):

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.db.models import F
 
 from noisebank.accounts.roles import Role, role_of
-from noisebank.catalog.demo import BAND_CENTRES
 from noisebank.catalog.models import AudioFeatures, NoiseAnalysis, Recording
+from noisebank.lib.bands import BAND_CENTRES
 
 # The seeder writes through its own connection on PostgreSQL, so these tests commit for real.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from noisebank.catalog import models as m
-from noisebank.catalog.demo import BAND_CENTRES
 from noisebank.exports.columns import COLUMNS, band_column_name
+from noisebank.lib.bands import BAND_CENTRES
 
 
 def _name(obj: Any, attr: str = "name") -> Any:
