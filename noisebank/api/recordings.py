@@ -102,6 +102,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             descending=True,
             cursor=request.GET.get("cursor") or None,
             size=size,
+            value_types=(datetime,),
         )
     except BadCursor as e:
         return export_views.bad_request([ParamError("cursor", str(e))])
