@@ -8,6 +8,7 @@ from django.http.response import HttpResponseBase
 from ninja import Router
 
 from noisebank.accounts.roles import can_browse
+from noisebank.catalog.counts import cached_count
 from noisebank.catalog.filters import (
     FILTER_PARAMETERS,
     HELP,
@@ -110,7 +111,8 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         {c.name: _json_value(row[a]) for a, c in zip(aliases, columns, strict=True)}
         for row in page.items
     ]
-    return JsonResponse({"count": selection.count(), "results": results, "next": page.next_cursor})
+    count = cached_count(filters, selection)
+    return JsonResponse({"count": count, "results": results, "next": page.next_cursor})
 
 
 @router.get(

@@ -1,27 +1,25 @@
 """The catalogue page: every filter of catalog.filters, sortable keyset pages, a cached count."""
 
-import hashlib
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, IntegerField, Max, Value
+from django.db.models import F, IntegerField, Value
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
 from noisebank.accounts.roles import can_browse
 from noisebank.catalog import models as m
+from noisebank.catalog.counts import cached_count
 from noisebank.catalog.filters import (
     FILTER_PARAMETERS,
     TAXON_PARAMETERS,
     FilterError,
     ParamError,
-    RecordingFilter,
     from_original,
     parse_filters,
 )
@@ -29,9 +27,6 @@ from noisebank.catalog.pagination import BadCursor, Page, group_walk_page, keyse
 
 PAGE_SIZES = (50, 100, 200)
 LIST_PARAMS = {"after", "size", "sort"}
-# Counts are keyed by the data version; this bounds how long a deleted row (which moves
-# neither max(id) nor max(updated_at)) can still be counted.
-COUNT_CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -123,26 +118,6 @@ def parse_size(raw: str | None) -> int:
     )
 
 
-def data_version() -> str:
-    """Changes whenever a recording is added or changed (measuring sets updated_at too)."""
-    seen = m.Recording.objects.aggregate(top=Max("id"), changed=Max("updated_at"))
-    changed = seen["changed"].isoformat() if seen["changed"] else "-"
-    return f"{seen['top']}|{changed}"
-
-
-def cached_count(filters: RecordingFilter, selection: Any) -> int:
-    """The selection's count, computed once per filter and data version (a count of a million
-    rows costs more than the page itself)."""
-    canonical = repr(replace(filters, params={}))
-    digest = hashlib.sha256(f"{data_version()}|{canonical}".encode()).hexdigest()
-    key = f"noisebank:catalogue-count:{digest}"
-    count = cache.get(key)
-    if count is None:
-        count = selection.count()
-        cache.set(key, count, COUNT_CACHE_SECONDS)
-    return int(count)
-
-
 def _selected(values: list[str]) -> set[str]:
     return {v.strip().casefold() for v in values if v.strip()}
 
@@ -199,6 +174,41 @@ def filter_choices(request: HttpRequest) -> dict[str, dict[str, Any]]:
     return built
 
 
+# The page's own query reads the recording and its two measurement tables only: the taxonomy
+# names come from the selects' options, already loaded. (Joining the four name tables as well
+# cost more to plan than to run.)
+LIST_FIELDS = (
+    "noise_id", "name", "recorded_at", "status", "category", "sound_class", "region",
+    "community", "features__duration_s", "analysis__laeq", "analysis__lafmax", "analysis__unit",
+)  # fmt: skip
+DETAIL_PREFIX = "/recordings/"
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any]:
+    features = getattr(r, "features", None)
+    analysis = getattr(r, "analysis", None)
+    return {
+        "noise_id": r.noise_id,
+        "url": f"{DETAIL_PREFIX}{r.noise_id}/",
+        "name": r.name,
+        "category": names["category"].get(r.category_id or 0, "—"),
+        "class": names["class"].get(r.sound_class_id or 0, "—"),
+        "region": names["region"].get(r.region_id or 0, "—"),
+        "community": names["community"].get(r.community_id or 0, "—"),
+        "recorded": r.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        "duration": _number(features.duration_s if features else None),
+        "laeq": _number(analysis.laeq if analysis else None),
+        "lafmax": _number(analysis.lafmax if analysis else None),
+        "unit": analysis.unit if analysis else "",
+        "status": r.status,
+        "status_label": r.get_status_display(),
+    }
+
+
 def _query(items: list[tuple[str, str]], **extra: Any) -> str:
     return "?" + urlencode(items + [(k, str(v)) for k, v in extra.items() if v is not None])
 
@@ -240,7 +250,11 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         selection = m.Recording.objects.matching(filters)
         try:
             page = sort.page(
-                selection.for_list(), key=sort_key, descending=descending, cursor=cursor, size=size
+                selection.select_related("features", "analysis").only(*LIST_FIELDS),
+                key=sort_key,
+                descending=descending,
+                cursor=cursor,
+                size=size,
             )
         except BadCursor as e:
             errors.append(ParamError("after", str(e)))
@@ -265,9 +279,14 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             {"param": param, "heading": heading, "unit": unit, "numeric": numeric,
              "href": href, "state": state}
         )  # fmt: skip
+    names = {
+        p: {o["value"]: o["label"] for o in context["choices"][p]["options"]}
+        for p in ("category", "class", "region", "community")
+    }
     context.update(
         {
             "page": page,
+            "rows": [table_row(r, names) for r in page.items],
             "total": cached_count(filters, selection),
             "columns": columns,
             "is_filtered": bool(items),
