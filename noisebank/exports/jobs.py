@@ -579,13 +579,14 @@ def _alive_workers() -> set[str] | None:
 
 
 def _fail_stale(job: ExportJob, message: str) -> None:
+    # The partial file goes first: once the job reads failed, nothing of it is left.
+    part = _part_path(f"{JOB_FOLDER}/{job.pk}.{writer_extension(job.format)}")
+    if part is not None:
+        part.unlink(missing_ok=True)
     changed = ExportJob.objects.filter(pk=job.pk, status=job.status).update(
         status=Status.FAILED, error=message, finished_at=timezone.now()
     )
     if changed:
-        part = _part_path(f"{JOB_FOLDER}/{job.pk}.{writer_extension(job.format)}")
-        if part is not None:
-            part.unlink(missing_ok=True)
         logger.warning(
             "export job %s marked failed: %s", job.pk, message,
             extra={"event": "export_job_stale", "job": str(job.pk)},
