@@ -83,7 +83,7 @@ def test_a_worker_process_picks_up_and_finishes_a_job(
     job = wait_for(response.json()["id"], "done", "failed")
     assert (job.status, job.error) == ("done", "")
     assert job.rows_total == job.rows_done == 500
-    download = alice_client.get(f"/api/v1/exports/{job.pk}/download")
+    download: Any = alice_client.get(f"/api/v1/exports/{job.pk}/download")
     assert b"".join(download.streaming_content).count(b"\r\n") == 501
 
 
