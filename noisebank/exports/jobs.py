@@ -268,10 +268,11 @@ def job_create(*, owner: User, spec: JobSpec) -> tuple[ExportJob, bool]:
     running (a double click). A finished file of the same data is reused at once (done)."""
     from noisebank.exports.tasks import run_export_job
 
+    jobs_sweep_stale()  # so a dead job is not handed back as "already on its way"
     with transaction.atomic():
         # One POST at a time per user, so a double click cannot create two jobs (PostgreSQL;
         # SQLite's IMMEDIATE transactions are serial anyway).
-        User.objects.select_for_update().filter(pk=owner.pk).exists()
+        list(User.objects.select_for_update().filter(pk=owner.pk).values_list("pk"))
         fp = fingerprint(spec, data_version())
         existing = ExportJob.objects.filter(
             owner=owner, fingerprint=fp, status__in=ExportJob.UNFINISHED
@@ -566,7 +567,20 @@ def job_check_stale(job: ExportJob) -> ExportJob:
     if job.status == Status.RUNNING and _is_stale(job, _alive_workers()):
         _fail_stale(job, STOPPED_MESSAGE)
         job.refresh_from_db()
+    elif job.status == Status.QUEUED and job.task_id and _task_ended(job.task_id):
+        _fail_stale(job, LOST_MESSAGE)
+        job.refresh_from_db()
     return job
+
+
+def _task_ended(task_id: str) -> bool:
+    from django_tasks_db.models import DBTaskResult
+
+    ended = DBTaskResult.objects.filter(id=task_id, status__in=["FAILED", "SUCCESSFUL"])
+    try:
+        return ended.exists()
+    except (ValueError, DatabaseError):  # not a task id this backend knows
+        return False
 
 
 def _alive_workers() -> set[str] | None:

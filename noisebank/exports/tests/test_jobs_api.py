@@ -261,6 +261,23 @@ def test_a_job_whose_worker_died_is_failed_and_its_partial_file_never_offered(
     assert alice_client.get(f"/api/v1/exports/{job.pk}/download").status_code == 409
 
 
+def test_a_queued_job_whose_task_ended_without_it_is_failed(
+    alice_client: Client, catalogue: list[m.Recording]
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    spec = {"format": "csv"}
+    job = post(alice_client, spec).json()
+    task_id = ExportJob.objects.get(pk=job["id"]).task_id
+    DBTaskResult.objects.filter(pk=task_id).update(status="FAILED")  # e.g. it could not import
+    body = get(alice_client, job["id"])
+    assert body["status"] == "failed"
+    assert "Run the export again" in body["error"]
+    again = post(alice_client, spec)  # not handed back the dead job
+    assert again.status_code == 202
+    assert again.json()["id"] != job["id"]
+
+
 def test_a_worker_coming_back_fails_the_jobs_of_its_dead_predecessor(
     alice: User, export_root: Path
 ) -> None:
