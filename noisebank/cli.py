@@ -105,7 +105,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     from noisebank.exports.jobs import exports_cleanup
-    from noisebank.exports.tasks import schedule_cleanup
+    from noisebank.exports.tasks import EXPORT_QUEUE, ExportLane, schedule_cleanup
     from noisebank.ingest.chunks import uploads_sweep_expired
     from noisebank.ingest.services import recordings_sweep_stale
     from noisebank.ops.heartbeat import Heartbeat, new_worker_id
@@ -131,10 +131,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         )
     connect_task_signals()
     worker_id = new_worker_id()
-    with Heartbeat(worker_id):
+    with Heartbeat(worker_id), ExportLane(worker_id, args.interval):
         call_command(
             "db_worker",
             queue_name="*",
+            exclude_queues=EXPORT_QUEUE,
             interval=args.interval,
             reload=False,
             startup_delay=False,

@@ -109,3 +109,21 @@ def test_a_killed_workers_job_is_failed_by_the_next_worker_and_never_offered(
     assert not partials[0].exists()
     assert alice_client.get(f"/api/v1/exports/{job_id}/download").status_code == 409
     assert alice_client.get(f"/api/v1/exports/{job_id}").json()["download_url"] is None
+
+
+def test_the_export_lane_takes_export_jobs_only(alice: User, alice_client: Client) -> None:
+    """The worker's export loop runs jobs while its main loop may be busy measuring."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from noisebank.exports.tasks import ExportLane, cleanup_exports
+
+    make_many_recordings(50, collector=alice)
+    other = cleanup_exports.using(run_after=timezone.now()).enqueue()  # the main loop's kind
+    with ExportLane("test-lane", interval=0.05):
+        response = alice_client.post(
+            "/api/v1/exports", {"format": "jsonl"}, content_type="application/json"
+        )
+        job = wait_for(response.json()["id"], "done", "failed")
+    assert (job.status, job.rows_total) == ("done", 50)
+    assert DBTaskResult.objects.get(pk=other.id).status == "READY"
