@@ -104,6 +104,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import call_command
 
+    from noisebank.exports.jobs import exports_cleanup
+    from noisebank.exports.tasks import EXPORT_QUEUE, ExportLane, schedule_cleanup
     from noisebank.ingest.chunks import uploads_sweep_expired
     from noisebank.ingest.services import recordings_sweep_stale
     from noisebank.ops.heartbeat import Heartbeat, new_worker_id
@@ -118,12 +120,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
             f"removed {expired} expired upload(s).",
             flush=True,
         )
+    # Export jobs of a worker that died are failed (their partial files removed) before any
+    # new work; the cleanup then books itself every NOISEBANK_EXPORT_CLEANUP_MINUTES.
+    cleaned = exports_cleanup()
+    schedule_cleanup()
+    if args.verbosity and (cleaned.stale or cleaned.expired):
+        print(
+            f"Failed {cleaned.stale} interrupted export job(s); expired {cleaned.expired}.",
+            flush=True,
+        )
     connect_task_signals()
     worker_id = new_worker_id()
-    with Heartbeat(worker_id):
+    with Heartbeat(worker_id), ExportLane(worker_id, args.interval):
         call_command(
             "db_worker",
             queue_name="*",
+            exclude_queues=EXPORT_QUEUE,
             interval=args.interval,
             reload=False,
             startup_delay=False,

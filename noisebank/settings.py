@@ -231,7 +231,7 @@ STORAGES = _storages()
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        "QUEUES": ["default", "exports"],
     }
 }
 

@@ -27,4 +27,5 @@ urlpatterns = [
     path("columns/", export_views.columns_page, name="columns"),
     path("", include("noisebank.catalog.urls")),
     path("", include("noisebank.ingest.urls")),
+    path("", include("noisebank.exports.urls")),
 ]

@@ -5,6 +5,7 @@ from noisebank import __version__
 from noisebank.accounts.roles import role_of
 from noisebank.api.auth import SessionOrToken
 from noisebank.api.recordings import router as recordings_router
+from noisebank.exports.api import router as exports_router
 from noisebank.ingest.api import register as register_ingest
 
 api = NinjaAPI(
@@ -30,3 +31,4 @@ def me(request: HttpRequest) -> Me:
 # the router of GET /recordings and the exports: ninja serves a path from one router only.
 register_ingest(recordings_router)
 api.add_router("/", recordings_router)
+api.add_router("/", exports_router)
