@@ -57,9 +57,11 @@ def log_in(page: Any, user: str, password: str = PASSWORD) -> None:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """The page, whole length, saved as artifacts/<name>-<width>x<height>.png."""
+    """What the window shows, as artifacts/<name>-<width>x<height>.png, and the whole length of
+    the page beside it (…-full.png): artefacts of the run, to look at."""
     size = page.viewport_size
     path = ARTIFACTS / f"{name}-{size['width']}x{size['height']}.png"
     path.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path))
+    page.screenshot(path=str(path.with_name(f"{path.stem}-full.png")), full_page=True)
     return path
