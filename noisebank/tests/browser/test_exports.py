@@ -104,11 +104,16 @@ def job(page: Any, job_id: str) -> dict[str, Any]:
     return response.json()
 
 
-def start_export(page: Any, fmt: str, preset: str = "all") -> None:
+def start_export(page: Any, fmt: str, preset: str = "all") -> str:
+    """Export from the panel; the new job's id."""
     panel = page.locator("#export-panel")
     panel.locator("select[name=format]").select_option(fmt)
     panel.locator("select[name=columns_preset]").select_option(preset)
-    page.click("#export-button")
+    assert panel.locator("#export-job").is_hidden()  # what follows is this job's progress
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.click("#export-button")
+    assert posted.value.ok, posted.value.text()
+    return str(posted.value.json()["id"])
 
 
 def status(page: Any) -> str:
@@ -144,9 +149,10 @@ def record_progress(page: Any) -> None:
     )
 
 
-def download(page: Any, folder: Path) -> Path:
+def download(page: Any, folder: Path, job_id: str) -> Path:
     link = page.locator("#export-download")
     assert link.is_visible()
+    assert job_id in link.get_attribute("href")
     with page.expect_download() as info:
         link.click()
     target = folder / info.value.suggested_filename
@@ -216,13 +222,13 @@ def test_an_export_of_the_filtered_list_holds_exactly_its_rows(
     expected = ids_from_the_api(page, filters_on_screen(page))
     assert total_count(page) == len(expected) > 0
     record_progress(page)
-    start_export(page, fmt)
+    job_id = start_export(page, fmt)
     assert wait_for_status(page, "done", "failed", "cancelled") == "done"
     assert progress(page) == 100
     samples = page.evaluate("window.samples")
     values = [v for v, _ in samples]
     assert values == sorted(values), "the bar went backwards"
-    file = download(page, tmp_path)
+    file = download(page, tmp_path, job_id)
     assert file.suffix == f".{fmt}"
     got = noise_ids_in(file)
     # Each row once; the file is in the engine's order (by internal id), the list newest first.
@@ -236,7 +242,7 @@ def test_the_progress_bar_climbs_to_100_while_a_large_export_runs(
     page = open_page("researcher")
     page.goto(EVERYTHING[0])
     record_progress(page)
-    start_export(page, "xlsx", "all")
+    job_id = start_export(page, "xlsx", "all")
     wait_until_running_with_progress(page)
     screenshot(page, "export-running")
     assert "/" in page.locator("#export-status").inner_text()  # rows done / total
@@ -247,25 +253,25 @@ def test_the_progress_bar_climbs_to_100_while_a_large_export_runs(
     assert values == sorted(values), "the bar went backwards"
     assert any(0 < v < 100 for v in values), "the bar jumped straight to 100"
     screenshot(page, "export-done")
-    assert len(noise_ids_in(download(page, tmp_path))) == RECORDINGS
+    assert len(noise_ids_in(download(page, tmp_path, job_id))) == RECORDINGS
 
 
 def test_a_cancelled_export_stops_and_offers_no_file(open_page: OpenPage) -> None:
     page = open_page("researcher", PHONE)
     page.goto(EVERYTHING[2])
-    before = {j["id"] for j in jobs(page)}
-    start_export(page, "xlsx", "all")
+    job_id = start_export(page, "xlsx", "all")
     wait_until_running_with_progress(page)
     screenshot(page, "export-running")
     page.click("#export-cancel")
     assert wait_for_status(page, "cancelled", "done", "failed", timeout=10_000) == "cancelled"
     assert not page.locator("#export-download").is_visible()
-    (new,) = [j for j in jobs(page) if j["id"] not in before]
-    stopped = job(page, new["id"])
+    stopped = job(page, job_id)
     assert stopped["status"] == "cancelled"
     assert stopped["rows_done"] < stopped["rows_total"] == RECORDINGS
     assert not stopped.get("download_url")
-    assert page.request.get(f"/api/v1/exports/{new['id']}/download").status in (404, 409, 410)
+    assert page.request.get(f"/api/v1/exports/{job_id}/download").status == 409
+    page.wait_for_timeout(1_500)  # the worker's next progress save, had it gone on
+    assert job(page, job_id)["rows_done"] == stopped["rows_done"]
 
 
 def test_after_a_reload_the_panel_shows_the_running_export_and_its_progress(
@@ -274,7 +280,7 @@ def test_after_a_reload_the_panel_shows_the_running_export_and_its_progress(
     page = open_page("researcher")
     page.goto(EVERYTHING[1])
     before = {j["id"] for j in jobs(page)}
-    start_export(page, "xlsx", "all")
+    job_id = start_export(page, "xlsx", "all")
     seen = wait_until_running_with_progress(page)
     page.reload()
     page.wait_for_function(
@@ -284,8 +290,8 @@ def test_after_a_reload_the_panel_shows_the_running_export_and_its_progress(
     )
     assert wait_for_status(page, "done", "failed", "cancelled") == "done"
     assert progress(page) == 100
-    assert page.locator("#export-download").is_visible()
-    assert len([j for j in jobs(page) if j["id"] not in before]) == 1
+    assert job_id in page.locator("#export-download").get_attribute("href")
+    assert [j["id"] for j in jobs(page) if j["id"] not in before] == [job_id]
 
 
 def test_a_double_click_on_export_starts_one_job(open_page: OpenPage) -> None:
@@ -330,9 +336,10 @@ def test_the_history_lists_the_users_exports_with_their_downloads(
 ) -> None:
     page = open_page("researcher")
     page.goto(f"/recordings/?category=Background&recorded_from={days_ago(20)}")
-    start_export(page, "xlsx", "metadata")
+    job_id = start_export(page, "xlsx", "metadata")
     assert wait_for_status(page, "done", "failed", "cancelled") == "done"
     mine = jobs(page)
+    assert mine[0]["id"] == job_id
     page.goto("/exports/")
     rows = page.locator("#export-history tbody tr[data-job-id]")
     assert rows.evaluate_all("rows => rows.map(r => r.dataset.jobId)") == [j["id"] for j in mine]
