@@ -2,6 +2,9 @@
 
     .venv/bin/python -m bench.click_to_file                   # 23,453 rows, CSV and Excel, both DBs
     .venv/bin/python -m bench.click_to_file --db sqlite --formats csv --repeat 5
+    .venv/bin/python -m bench.click_to_file --preset metadata   # the panel's column presets
+
+Columns: the panel's first choice, "all" (112 columns), unless --preset says otherwise.
 
 For each database it seeds a dedicated database once (`noisebank seed --audio 0`, reused on later
 runs; PostgreSQL database click_<rows>, SQLite under var/bench/), starts `noisebank serve` and one
@@ -161,11 +164,13 @@ def cancel_unfinished(page: Any) -> None:
         page.request.post(f"/api/v1/exports/{job['id']}/cancel", headers={"X-CSRFToken": token})
 
 
-def click_to_file(page: Any, fmt: str, query: str, folder: Path) -> tuple[float, float, Path]:
+def click_to_file(
+    page: Any, fmt: str, preset: str, query: str, folder: Path
+) -> tuple[float, float, Path]:
     """(click→ready, click→file, the file) for one export of the selection `query`."""
     page.goto(f"/recordings/?{query}")
     page.locator("#export-panel select[name=format]").select_option(fmt)
-    page.locator("#export-panel select[name=columns_preset]").select_option("all")
+    page.locator("#export-panel select[name=columns_preset]").select_option(preset)
     link = page.locator("#export-download")
     started = time.monotonic()
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
@@ -187,7 +192,9 @@ def click_to_file(page: Any, fmt: str, query: str, folder: Path) -> tuple[float,
     return ready, time.monotonic() - started, target
 
 
-def measure(db: str, rows: int, formats: list[str], repeat: int) -> list[dict[str, Any]]:
+def measure(
+    db: str, rows: int, formats: list[str], repeat: int, preset: str
+) -> list[dict[str, Any]]:
     from playwright.sync_api import sync_playwright
 
     env = prepare(db, rows)
@@ -217,14 +224,16 @@ def measure(db: str, rows: int, formats: list[str], repeat: int) -> list[dict[st
                 for _ in range(repeat):
                     run += 1
                     say(f"{db}: {fmt}, run {len(done) + 1} of {repeat} …")
-                    r, d, path = click_to_file(page, fmt, everything(run), Path(tmp))
+                    r, d, path = click_to_file(page, fmt, preset, everything(run), Path(tmp))
                     got = count_rows(path, fmt)
                     if got != rows:
                         raise SystemExit(f"bench: the {fmt} file holds {got:,} rows, not {rows:,}")
                     path.unlink()
                     ready.append(r)
                     done.append(d)
-                _, reused, path = click_to_file(page, fmt, everything(run - repeat + 1), Path(tmp))
+                _, reused, path = click_to_file(
+                    page, fmt, preset, everything(run - repeat + 1), Path(tmp)
+                )
                 results.append(
                     {"db": db, "rows": rows, "format": fmt, "ready": ready, "file": done,
                      "reused": reused}
@@ -241,6 +250,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=23_453)
     parser.add_argument("--formats", default="csv,xlsx")
     parser.add_argument("--repeat", type=int, default=3, help="cold runs of each format (3)")
+    parser.add_argument("--preset", default="all", help="the panel's columns: all, metadata, …")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the app on the way out
     if not Path(CHROMIUM).exists():
@@ -248,9 +258,10 @@ def main() -> int:
     formats = [f.strip() for f in args.formats.split(",")]
     results = []
     for db in [d.strip() for d in args.db.split(",")]:
-        results += measure(db, args.rows, formats, args.repeat)
+        results += measure(db, args.rows, formats, args.repeat, args.preset)
     print(
-        f"\nClick-to-file in Chromium, {args.rows:,} rows, all columns, {args.repeat} cold runs\n"
+        f"\nClick-to-file in Chromium, {args.rows:,} rows, columns: {args.preset}, "
+        f"{args.repeat} cold runs\n"
     )
     print("| database | format | click→ready p50 (min-max) | click→file p50 (min-max) "
           "| reused file | target |")  # fmt: skip
