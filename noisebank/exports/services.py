@@ -29,6 +29,7 @@ from noisebank.exports.engine.writers import WRITERS, Row, Writer, WriterOptions
 from noisebank.exports.engine.writers.bundle import template_fields
 from noisebank.exports.engine.writers.csv import CsvWriter
 from noisebank.exports.source import ExportQuery, Snapshot, open_snapshot
+from noisebank.ops.replica import read_alias
 
 # Formats the product offers; a format is usable when its writer is registered and available.
 FORMATS = ("csv", "xlsx", "parquet", "jsonl", "zip")
@@ -166,8 +167,13 @@ def export_open(
     columns: Sequence[ExportColumn],
     fmt: str,
     options: WriterOptions | None = None,
+    alias: str | None = None,
 ) -> Export:
-    """Open a snapshot, count the selection in it and get ready to stream it."""
+    """Open a snapshot, count the selection in it and get ready to stream it.
+
+    It reads `alias`, by default the read replica when one is configured (read_alias): an
+    export is a long read, and the primary is left to writes. The browser's pin to the primary
+    after a write does not apply: an export is the data as of the replica's snapshot."""
     writer = writer_for(fmt)
     options = options or WriterOptions()
     if fmt == "zip":
@@ -177,7 +183,7 @@ def export_open(
     else:
         selected = list(columns)
     query = ExportQuery(Recording.objects.matching(filters), selected)
-    snapshot = open_snapshot()
+    snapshot = open_snapshot(alias or read_alias())
     try:
         row_count = snapshot.count(query)
     except BaseException:
