@@ -14,6 +14,8 @@ import io
 import json
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -24,6 +26,7 @@ from noisebank.ops.tests.servers import (
     base_env,
     nginx_binary,
     on_postgres,
+    run,
     seeded_database,
     shared_tmpdir,
     web_behind_nginx,
@@ -41,8 +44,16 @@ ROWS = 1_000_000
 PASSWORD = "million-test-pw"
 
 
+@dataclass
+class Million:
+    stack: WebBehindNginx
+    database_url: str
+    env: dict[str, str]
+    data: Path
+
+
 @pytest.fixture(scope="module")
-def million() -> Iterator[tuple[WebBehindNginx, str]]:
+def million() -> Iterator[Million]:
     if not on_postgres():
         pytest.skip(
             "a million rows through nginx runs on PostgreSQL, as in production "
@@ -51,9 +62,15 @@ def million() -> Iterator[tuple[WebBehindNginx, str]]:
     folder = shared_tmpdir("noisebank-million-")
     try:
         with seeded_database("million", folder, count=ROWS, password=PASSWORD) as database_url:
-            env = base_env(folder / "data", DATABASE_URL=database_url, NOISEBANK_LOG_FORMAT="json")
+            env = base_env(
+                folder / "data",
+                DATABASE_URL=database_url,
+                DJANGO_SETTINGS_MODULE="noisebank.ops.tests.stack_site",
+                NOISEBANK_X_ACCEL_REDIRECT="1",
+                NOISEBANK_LOG_FORMAT="json",
+            )
             with web_behind_nginx(folder, env) as stack:
-                yield stack, database_url
+                yield Million(stack, database_url, env, folder / "data")
     finally:
         subprocess.run(["rm", "-rf", str(folder)], check=True)
 
@@ -69,9 +86,9 @@ def noise_ids_digest(database_url: str) -> tuple[int, str]:
 
 
 def test_a_million_row_csv_export_streams_through_nginx_whole(
-    million: tuple[WebBehindNginx, str],
+    million: Million,
 ) -> None:
-    stack, database_url = million
+    stack, database_url = million.stack, million.database_url
     browser = Browser(stack.url)
     browser.log_in("researcher", PASSWORD)
     # The socket timeout equals nginx's proxy_read_timeout: no gap in the stream may be longer.
@@ -98,3 +115,48 @@ def test_a_million_row_csv_export_streams_through_nginx_whole(
     assert served["status"] == 200 and served["bytes_sent"] > 0
     errors = (stack.folder / "nginx" / "error.log").read_text()
     assert "timed out" not in errors and "buffered to a temporary file" not in errors
+
+
+def test_an_export_file_resumes_with_a_range_through_nginx_and_matches_its_manifest(
+    million: Million,
+) -> None:
+    """A finished export (the CLI's, with its manifest) is sent by nginx through X-Accel-Redirect
+    after the app's login check; a download cut off part way resumes with Range, and the
+    joined bytes have the manifest's sha256."""
+    exports = million.data / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    name = "loud recordings.csv"
+    manifest_file = million.data / "manifest.json"
+    run(
+        [
+            "export",
+            "--filter",
+            "laeq_min=100",  # about 2 % of the million: a file of some megabytes
+            "-o",
+            str(exports / name),
+            "--manifest",
+            str(manifest_file),
+        ],
+        million.env,
+    )
+    # The CLI writes through mkstemp, private to its user; nginx here runs as another user.
+    (exports / name).chmod(0o644)
+    manifest = json.loads(manifest_file.read_text())
+    size = (exports / name).stat().st_size
+    assert manifest["row_count"] > 1000 and manifest["size"] == size
+
+    browser = Browser(million.stack.url)
+    browser.log_in("researcher", PASSWORD)
+    path = "/_test/files/exports/loud%20recordings.csv"
+    first = browser.open(path)
+    assert first.status == 200 and first.headers["Content-Length"] == str(size)
+    assert "X-Accel-Redirect" not in first.headers  # nginx acted on it and sent the file itself
+    received = first.read(size // 3)  # … and the connection drops
+    first.close()
+    rest = browser.open(path, headers={"Range": f"bytes={len(received)}-"})
+    assert rest.status == 206
+    assert rest.headers["Content-Range"] == f"bytes {len(received)}-{size - 1}/{size}"
+    whole = received + rest.read()
+    assert hashlib.sha256(whole).hexdigest() == manifest["sha256"]
+    assert whole.count(b"\r\n") >= manifest["row_count"] + 1
+    assert Browser(million.stack.url).open(path).status == 302  # anonymous: to the login page
