@@ -114,10 +114,16 @@ TEMPLATE_PREFIX = "noisebank_test_tpl_"
 
 
 def _seed_key(count: int, password: str) -> str:
-    """Changes whenever what `noisebank seed` would write does: the schema or the generator."""
+    """Changes whenever what `noisebank seed` writes does: the generator or the catalogue's
+    schema. (Other apps' migrations are applied to each copy instead: seeding again for them
+    would cost minutes.)"""
     digest = hashlib.sha256(f"{count} {password}".encode())
-    package = ROOT / "noisebank"
-    sources = [package / "catalog" / "demo.py", *sorted(package.glob("*/migrations/*.py"))]
+    catalog = ROOT / "noisebank" / "catalog"
+    sources = [
+        catalog / "demo.py",
+        catalog / "management" / "commands" / "seed.py",
+        *sorted(catalog.glob("migrations/*.py")),
+    ]
     for path in sources:
         digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()[:12]
@@ -175,6 +181,7 @@ def seeded_database(tag: str, folder: Path, *, count: int, password: str) -> Ite
         _admin(f'DROP DATABASE "{name}"')
         # FILE_COPY: copying files beats PostgreSQL 15's default of writing every page to WAL.
         _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+        run(["migrate", "-v", "0"], base_env(folder / "template-seed", DATABASE_URL=url))
         yield url
 
 
