@@ -8,6 +8,7 @@ from django.http.response import HttpResponseBase
 from ninja import Router
 
 from noisebank.accounts.roles import can_browse
+from noisebank.catalog.counts import cached_count
 from noisebank.catalog.filters import (
     FILTER_PARAMETERS,
     HELP,
@@ -102,6 +103,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             descending=True,
             cursor=request.GET.get("cursor") or None,
             size=size,
+            value_types=(datetime,),
         )
     except BadCursor as e:
         return export_views.bad_request([ParamError("cursor", str(e))])
@@ -109,7 +111,8 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         {c.name: _json_value(row[a]) for a, c in zip(aliases, columns, strict=True)}
         for row in page.items
     ]
-    return JsonResponse({"count": selection.count(), "results": results, "next": page.next_cursor})
+    count = cached_count(filters, selection)
+    return JsonResponse({"count": count, "results": results, "next": page.next_cursor})
 
 
 @router.get(

@@ -214,6 +214,12 @@ class Recording(models.Model):
             # The catalogue's default order and its keyset pages: ORDER BY recorded_at DESC, id DESC
             # WHERE (recorded_at, id) < (last seen); also recorded_from/recorded_to filters.
             models.Index(fields=["recorded_at", "id"], name="recording_recorded_idx"),
+            # The catalogue sorted by name (sort=name / -name): keyset pages on (name, id).
+            models.Index(fields=["name", "id"], name="recording_name_idx"),
+            # The catalogue sorted by category (sort=category): one category at a time, by id.
+            models.Index(fields=["category", "id"], name="recording_category_idx"),
+            # The data version the catalogue's cached counts are keyed by: max(updated_at).
+            models.Index(fields=["updated_at"], name="recording_updated_idx"),
             # Filter by processing status (the worker's backlog, the status filter).
             models.Index(fields=["status"], name="recording_status_idx"),
             # Newest uploads first (a collector's "my uploads", admin list).
@@ -257,8 +263,9 @@ class AudioFeatures(models.Model):
         verbose_name_plural = "audio features"
 
         indexes = [
-            # duration_min / duration_max filters.
-            models.Index(fields=["duration_s"], name="features_duration_idx"),
+            # duration_min / duration_max filters, and the catalogue sorted by duration: keyset
+            # pages on (duration_s, recording_id), the join to the recording by its primary key.
+            models.Index(fields=["duration_s", "recording"], name="features_duration_idx"),
         ]
 
     def __str__(self) -> str:
@@ -303,8 +310,11 @@ class NoiseAnalysis(models.Model):
         verbose_name_plural = "noise analyses"
 
         indexes = [
-            # laeq_min / laeq_max filters and sorting the catalogue by LAeq.
-            models.Index(fields=["laeq"], name="analysis_laeq_idx"),
+            # laeq_min / laeq_max filters, and the catalogue sorted by LAeq: keyset pages on
+            # (laeq, recording_id), the join to the recording by its primary key.
+            models.Index(fields=["laeq", "recording"], name="analysis_laeq_idx"),
+            # The catalogue sorted by LAFmax, the same way.
+            models.Index(fields=["lafmax", "recording"], name="analysis_lafmax_idx"),
         ]
 
     def __str__(self) -> str:

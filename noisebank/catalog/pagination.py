@@ -1,42 +1,78 @@
 """Keyset pagination: pages by the last row seen, never by OFFSET.
 
-A cursor is an opaque, URL-safe token holding the sort value and id of the last row of a page.
+A cursor is an opaque, URL-safe token holding the sort value and id of the last row of a page
+(and, when the caller asks, a tag naming the order it belongs to).
+
+A page after (value, id) is `WHERE (field, id) < (value, id) ORDER BY field DESC, id DESC LIMIT n`
+(or > and ASC): a row-value comparison, which PostgreSQL answers from an index on (field, id) by
+starting the scan at the cursor, whatever the depth. (`field < v OR (field = v AND id < pk)` is
+the same set, but PostgreSQL then walks the index from its start and filters.) SQLite gets the OR
+form from Django; it too starts from the cursor.
+
+A nullable field puts its NULL rows after all the others in either direction, ordered by id: the
+page is read from the non-NULL rows first and, once they run out, from the NULL ones.
 """
 
 import base64
 import json
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 T = TypeVar("T")
+
+MAX_PK = 2**63 - 1  # a bigint; larger ids in a forged cursor would be a database error
 
 
 class BadCursor(ValueError):
     pass
 
 
-def encode_cursor(value: Any, pk: int) -> str:
+def encode_cursor(value: Any, pk: int, tag: str | None = None) -> str:
     if isinstance(value, datetime):
         value = {"dt": value.isoformat()}
-    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    payload = [value, pk] if tag is None else [value, pk, tag]
+    raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(token: str) -> tuple[Any, int]:
+def _storable(value: Any) -> bool:
+    """A value the database can compare with: no NaN, no oversized int, no NUL in text."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | datetime):
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, int):
+        return -MAX_PK <= value <= MAX_PK
+    return not (isinstance(value, str) and "\x00" in value)
+
+
+def decode_cursor(
+    token: str, *, tag: str | None = None, allow_null: bool = False
+) -> tuple[Any, int]:
+    """(value, pk) of a cursor; BadCursor unless it is well formed (and carries `tag`)."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        value, pk = json.loads(raw)
+        payload = json.loads(raw)
+        if not isinstance(payload, list) or len(payload) not in (2, 3):
+            raise TypeError
+        value, pk = payload[0], payload[1]
+        if (payload[2] if len(payload) == 3 else None) != tag:
+            raise TypeError
         if isinstance(value, dict):
             value = datetime.fromisoformat(value["dt"])
-        if not isinstance(pk, int) or isinstance(pk, bool):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+        if not isinstance(pk, int) or isinstance(pk, bool) or not 0 <= pk <= MAX_PK:
             raise TypeError
-        if not isinstance(value, str | int | float | datetime) or isinstance(value, bool):
+        if not ((value is None and allow_null) or _storable(value)):
             raise TypeError
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, OverflowError):
         raise BadCursor("The page cursor is not valid; start again from the first page.") from None
     return value, pk
 
@@ -47,33 +83,123 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def keyset_page(
-    queryset: "QuerySet[Any, T]", *, field: str, descending: bool, cursor: str | None, size: int
-) -> Page[T]:
-    """One page of `queryset` ordered by (`field`, id); `field` must not be NULL.
+def _value_of(row: Any, field: str) -> Any:
+    if isinstance(row, dict):
+        return row[field]
+    value = row
+    for part in field.split("__"):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
 
-    Rows may be model instances or dicts (a .values() queryset that includes `field` and id).
+
+def keyset_page(
+    queryset: "QuerySet[Any, T]",
+    *,
+    field: str,
+    descending: bool,
+    cursor: str | None,
+    size: int,
+    tiebreak: str = "id",
+    nullable: bool = False,
+    unique: bool = False,
+    value_types: tuple[type, ...] = (str, int, float, datetime),
+    tag: str | None = None,
+) -> Page[T]:
+    """One page of `queryset` ordered by (`field`, id), NULLs of a nullable `field` last.
+
+    `tiebreak` is the column holding the row's id on `field`'s own table (e.g.
+    "analysis__recording_id" for "analysis__laeq"), so that the comparison and the order can be
+    served by one index on that table. Rows may be model instances or dicts (a .values()
+    queryset that includes `field` and id). A `unique` field needs no id to break ties, so
+    its own index serves the order. A cursor whose value is not one of `value_types`
+    (or whose tag is not `tag`) is a BadCursor, not a database error.
     """
     direction = "-" if descending else ""
-    qs = queryset.order_by(f"{direction}{field}", f"{direction}id")
+    after: tuple[Any, int] | None = None
     if cursor:
-        value, pk = decode_cursor(cursor)
-        op = "lt" if descending else "gt"
-        try:
-            qs = qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": pk}))
-        except (ValidationError, ValueError, TypeError):
-            raise BadCursor("The page cursor does not fit this list; start again.") from None
-    rows = list(qs[: size + 1])
+        after = decode_cursor(cursor, tag=tag, allow_null=nullable)
+        value = after[0]
+        if value is not None and not isinstance(value, value_types):
+            raise BadCursor("The page cursor does not fit this order; start again.")
+        if isinstance(value, int) and float in value_types and int not in value_types:
+            after = (float(value), after[1])
+    op = TupleLessThan if descending else TupleGreaterThan
+    rows: list[T] = []
+    if after is None or after[0] is not None:
+        qs = queryset
+        if nullable:
+            qs = qs.filter(**{f"{field}__isnull": False})
+        qs = qs.order_by(f"{direction}{field}", *([] if unique else [f"{direction}{tiebreak}"]))
+        if after is not None:
+            lookup = "lt" if descending else "gt"
+            try:
+                if unique:
+                    qs = qs.filter(**{f"{field}__{lookup}": after[0]})
+                else:
+                    qs = qs.filter(op(Tuple(F(field), F(tiebreak)), after))
+            except (ValidationError, ValueError, TypeError):
+                raise BadCursor("The page cursor does not fit this list; start again.") from None
+        rows = list(qs[: size + 1])
+    if nullable and len(rows) <= size:
+        # The non-NULL rows have run out on this page: continue with the NULL ones, by id.
+        qs = queryset.filter(**{f"{field}__isnull": True}).order_by(f"{direction}id")
+        if after is not None and after[0] is None:
+            qs = qs.filter(**{f"id__{'lt' if descending else 'gt'}": after[1]})
+        rows += list(qs[: size + 1 - len(rows)])
     has_more = len(rows) > size
     rows = rows[:size]
     next_cursor = None
     if has_more:
         last = rows[-1]
-        if isinstance(last, dict):
-            value, pk = last[field], last["id"]
-        else:
-            value, pk = last, last.pk  # type: ignore[attr-defined]
-            for part in field.split("__"):
-                value = getattr(value, part)
-        next_cursor = encode_cursor(value, pk)
+        pk = last["id"] if isinstance(last, dict) else last.pk  # type: ignore[attr-defined]
+        next_cursor = encode_cursor(_value_of(last, field), pk, tag)
+    return Page(rows, next_cursor)
+
+
+def group_walk_page(
+    queryset: "QuerySet[Any, T]",
+    *,
+    fk: str,
+    groups: list[int],
+    descending: bool,
+    cursor: str | None,
+    size: int,
+    tag: str | None = None,
+) -> Page[T]:
+    """One page of `queryset` ordered by a foreign key's groups in the given order (e.g.
+    categories by name), then id; rows without one last.
+
+    Each group is read by the index on (`fk`, id), one query per group the page touches, so
+    sorting a million rows by a few dozen categories' names never sorts the rows themselves.
+    The cursor holds the last row's group id (or null) and its id.
+    """
+    order = [*reversed(groups), None] if descending else [*groups, None]
+    start, after_pk = 0, None
+    if cursor:
+        group, after_pk = decode_cursor(cursor, tag=tag, allow_null=True)
+        if group is not None and (type(group) is not int or group not in groups):
+            raise BadCursor("The page cursor does not fit this order; start again.")
+        start = order.index(group)
+    direction, op = ("-", "lt") if descending else ("", "gt")
+    rows: list[T] = []
+    for i in range(start, len(order)):
+        group = order[i]
+        qs = queryset.filter(
+            **{f"{fk}_id": group} if group is not None else {f"{fk}__isnull": True}
+        )
+        if i == start and after_pk is not None:
+            qs = qs.filter(**{f"id__{op}": after_pk})
+        rows += list(qs.order_by(f"{direction}id")[: size + 1 - len(rows)])
+        if len(rows) > size:
+            break
+    has_more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = None
+    if has_more:
+        last = rows[-1]
+        pk = last["id"] if isinstance(last, dict) else last.pk  # type: ignore[attr-defined]
+        value = last[f"{fk}_id"] if isinstance(last, dict) else getattr(last, f"{fk}_id")
+        next_cursor = encode_cursor(value, pk, tag)
     return Page(rows, next_cursor)

@@ -4,4 +4,6 @@ from noisebank.catalog import views
 
 urlpatterns = [
     path("recordings/", views.recording_list, name="recording-list"),
+    # The original system's list page: old bookmarks land on ours, their filters translated.
+    path("datasetlist/", views.datasetlist_redirect, name="datasetlist-redirect"),
 ]

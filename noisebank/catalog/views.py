@@ -1,55 +1,311 @@
+"""The catalogue page: every filter of catalog.filters, sortable keyset pages, a cached count."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, IntegerField, Value
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.urls import reverse
 
-from noisebank.catalog.filters import FilterError, parse_filters
-from noisebank.catalog.models import Recording
-from noisebank.catalog.pagination import BadCursor, keyset_page
+from noisebank.accounts.roles import can_browse
+from noisebank.catalog import models as m
+from noisebank.catalog.counts import cached_count
+from noisebank.catalog.filters import (
+    FILTER_PARAMETERS,
+    TAXON_PARAMETERS,
+    FilterError,
+    ParamError,
+    from_original,
+    parse_filters,
+)
+from noisebank.catalog.pagination import BadCursor, Page, group_walk_page, keyset_page
 
 PAGE_SIZES = (50, 100, 200)
-LIST_PARAMS = {"after", "size"}
+LIST_PARAMS = {"after", "size", "sort"}
+
+
+@dataclass(frozen=True)
+class Sort:
+    label: str
+    field: str
+    value_types: tuple[type, ...]
+    tiebreak: str = "id"
+    nullable: bool = False
+    unique: bool = False
+    walk: bool = False  # ordered by a foreign key's names, one group at a time
+
+    def page(self, qs: Any, *, key: str, descending: bool, cursor: str | None, size: int) -> Page:
+        if self.walk:
+            groups = list(m.Category.objects.order_by("name", "id").values_list("id", flat=True))
+            return group_walk_page(
+                qs, fk=self.field, groups=groups, descending=descending, cursor=cursor,
+                size=size, tag=key,
+            )  # fmt: skip
+        return keyset_page(
+            qs,
+            field=self.field,
+            tiebreak=self.tiebreak,
+            descending=descending,
+            cursor=cursor,
+            size=size,
+            nullable=self.nullable,
+            unique=self.unique,
+            value_types=self.value_types,
+            tag=key,
+        )
+
+
+NUMBER = (float, int)
+# The orders the page offers; each is served by an index (see the models' Meta.indexes).
+SORTS: dict[str, Sort] = {
+    "recorded_at": Sort("Recorded", "recorded_at", (datetime,)),
+    "noise_id": Sort("Noise ID", "noise_id", (str,), unique=True),
+    "name": Sort("Name", "name", (str,)),
+    "category": Sort("Category", "category", (int,), walk=True),
+    "duration": Sort(
+        "Duration", "features__duration_s", NUMBER, "features__recording_id", nullable=True
+    ),
+    "laeq": Sort("LAeq", "analysis__laeq", NUMBER, "analysis__recording_id", nullable=True),
+    "lafmax": Sort("LAFmax", "analysis__lafmax", NUMBER, "analysis__recording_id", nullable=True),
+}
+DEFAULT_SORT = "-recorded_at"
+
+# (parameter, heading, unit, sort key or None, numeric)
+COLUMNS = (
+    ("noise_id", "Noise ID", "", "noise_id", False),
+    ("name", "Name", "", "name", False),
+    ("category", "Category", "", "category", False),
+    ("class", "Class", "", None, False),
+    ("region", "Region", "", None, False),
+    ("community", "Community", "", None, False),
+    ("recorded_at", "Recorded", "UTC", "recorded_at", False),
+    ("duration", "Duration", "s", "duration", True),
+    ("laeq", "LAeq", "dB", "laeq", True),
+    ("lafmax", "LAFmax", "dB", "lafmax", True),
+    ("status", "Status", "", None, False),
+)
+
+# Child select -> its parent select and the child model's field naming the parent.
+CASCADES = {"class": ("category", "category_id"), "subclass": ("class", "sound_class_id"),
+            "community": ("region", "region_id")}  # fmt: skip
+
+
+def parse_sort(raw: str | None) -> tuple[str, bool]:
+    """(key, descending) of a sort parameter such as "-laeq"; FilterError if not offered."""
+    text = (raw or DEFAULT_SORT).strip() or DEFAULT_SORT
+    key = text.removeprefix("-")
+    if key not in SORTS:
+        raise FilterError(
+            [ParamError("sort", f"sort={text}: must be one of {', '.join(SORTS)}, "
+                        "with a leading - for descending.")]
+        )  # fmt: skip
+    return key, text.startswith("-")
+
+
+def parse_size(raw: str | None) -> int:
+    text = (raw or "").strip()
+    if not text:
+        return PAGE_SIZES[0]
+    if text.isascii() and text.isdigit() and int(text) in PAGE_SIZES:
+        return int(text)
+    raise FilterError(
+        [ParamError("size", f"size={text[:40]}: must be one of {', '.join(map(str, PAGE_SIZES))}.")]
+    )
+
+
+def _selected(values: list[str]) -> set[str]:
+    return {v.strip().casefold() for v in values if v.strip()}
+
+
+def filter_choices(request: HttpRequest) -> dict[str, dict[str, Any]]:
+    """Options of every select, marked selected as the URL asks (by id or by name), children
+    of an unchosen parent hidden: the form shows what the filters hold, with or without JS."""
+    # One query for every select: a UNION ALL of the nine small tables.
+    parts = []
+    for param, (model, _, name_field) in TAXON_PARAMETERS.items():
+        parent = F(CASCADES[param][1]) if param in CASCADES else Value(None, IntegerField())
+        qs = model._default_manager.filter(**({"is_active": True} if model is User else {}))
+        parts.append(
+            qs.annotate(kind=Value(param), label=F(name_field), up=parent)
+            .order_by()
+            .values_list("kind", "id", "label", "up")
+        )
+    rows: dict[str, list[tuple[int, str, int | None]]] = {p: [] for p in TAXON_PARAMETERS}
+    for kind, pk, label, up in parts[0].union(*parts[1:], all=True):
+        rows[kind].append((pk, label, up))
+    for options in rows.values():
+        options.sort(key=lambda o: (o[1].casefold(), o[0]))
+    choices: dict[str, dict[str, Any]] = {}
+    for param, options in rows.items():
+        wanted = _selected(request.GET.getlist(param))
+        chosen = [pk for pk, name, _ in options if str(pk) in wanted or name.casefold() in wanted]
+        choices[param] = {"chosen": set(chosen), "options": options, "multiple": len(wanted) > 1}
+    built: dict[str, dict[str, Any]] = {}
+    for param, c in choices.items():
+        parents = choices[CASCADES[param][0]]["chosen"] if param in CASCADES else set()
+        built[param] = {
+            "multiple": c["multiple"],
+            "parent": CASCADES[param][0] if param in CASCADES else "",
+            "options": [
+                {
+                    "value": pk,
+                    "label": name,
+                    "parent": parent if parent is not None else "",
+                    "selected": pk in c["chosen"],
+                    "hidden": bool(parents) and parent not in parents and pk not in c["chosen"],
+                }
+                for pk, name, parent in c["options"]
+            ],
+        }
+    wanted = _selected(request.GET.getlist("status"))
+    built["status"] = {
+        "multiple": len(wanted) > 1,
+        "parent": "",
+        "options": [
+            {"value": v, "label": label, "parent": "", "selected": v in wanted, "hidden": False}
+            for v, label in m.Recording.Status.choices
+        ],
+    }
+    return built
+
+
+# The page's own query reads the recording and its two measurement tables only: the taxonomy
+# names come from the selects' options, already loaded. (Joining the four name tables as well
+# cost more to plan than to run.)
+LIST_FIELDS = (
+    "noise_id", "name", "recorded_at", "status", "category", "sound_class", "region",
+    "community", "features__duration_s", "analysis__laeq", "analysis__lafmax", "analysis__unit",
+)  # fmt: skip
+DETAIL_PREFIX = "/recordings/"
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any]:
+    features = getattr(r, "features", None)
+    analysis = getattr(r, "analysis", None)
+    return {
+        "noise_id": r.noise_id,
+        "url": f"{DETAIL_PREFIX}{r.noise_id}/",
+        "name": r.name,
+        "category": names["category"].get(r.category_id or 0, "—"),
+        "class": names["class"].get(r.sound_class_id or 0, "—"),
+        "region": names["region"].get(r.region_id or 0, "—"),
+        "community": names["community"].get(r.community_id or 0, "—"),
+        "recorded": r.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        "duration": _number(features.duration_s if features else None),
+        "laeq": _number(analysis.laeq if analysis else None),
+        "lafmax": _number(analysis.lafmax if analysis else None),
+        "unit": analysis.unit if analysis else "",
+        "status": r.status,
+        "status_label": r.get_status_display(),
+    }
+
+
+def _query(items: list[tuple[str, str]], **extra: Any) -> str:
+    return "?" + urlencode(items + [(k, str(v)) for k, v in extra.items() if v is not None])
 
 
 def recording_list(request: HttpRequest) -> HttpResponse:
-    errors = []
+    if not can_browse(request.user):
+        raise PermissionDenied("Browsing the catalogue needs the collector role.")
+    errors: list[ParamError] = []
+    filters = None
     try:
         filters = parse_filters(request.GET, extra=LIST_PARAMS)
     except FilterError as e:
-        errors += e.messages
-    size = PAGE_SIZES[0]
-    raw_size = request.GET.get("size")
-    if raw_size is not None:
-        if raw_size.isdigit() and int(raw_size) in PAGE_SIZES:
-            size = int(raw_size)
-        else:
-            errors.append(f"size must be one of {', '.join(map(str, PAGE_SIZES))}.")
-    cursor = request.GET.get("after") or None
-    if errors:
-        return render(
-            request, "catalog/recording_list.html", {"errors": errors, "page": None}, status=400
-        )
-    selection = Recording.objects.matching(filters)
+        errors += e.errors
+    sort_key, descending = "recorded_at", True
     try:
-        page = keyset_page(
-            selection.for_list(),
-            field="recorded_at",
-            descending=True,
-            cursor=cursor,
-            size=size,
-        )
-    except BadCursor as e:
-        return render(
-            request, "catalog/recording_list.html", {"errors": [str(e)], "page": None}, status=400
-        )
-    filter_query = urlencode(filters.query_items())
-    context = {
-        "page": page,
-        "total": selection.count(),
+        sort_key, descending = parse_sort(request.GET.get("sort"))
+    except FilterError as e:
+        errors += e.errors
+    size = PAGE_SIZES[0]
+    try:
+        size = parse_size(request.GET.get("size"))
+    except FilterError as e:
+        errors += e.errors
+    cursor = request.GET.get("after", "").strip() or None
+    sort = SORTS[sort_key]
+    sort_param = f"{'-' if descending else ''}{sort_key}"
+    context: dict[str, Any] = {
+        "choices": filter_choices(request),
+        "values": {p: request.GET.get(p, "") for p in FILTER_PARAMETERS},
+        "sort": sort_param,
+        "sorts": [(k, s.label) for k, s in SORTS.items()],
         "size": size,
         "page_sizes": PAGE_SIZES,
+        "page": None,
         "is_first_page": cursor is None,
-        "filter_query": filter_query + "&" if filter_query else "",
-        "is_filtered": bool(filter_query),
     }
+    page = None
+    if filters is not None and not errors:
+        selection = m.Recording.objects.matching(filters)
+        try:
+            page = sort.page(
+                selection.select_related("features", "analysis").only(*LIST_FIELDS),
+                key=sort_key,
+                descending=descending,
+                cursor=cursor,
+                size=size,
+            )
+        except BadCursor as e:
+            errors.append(ParamError("after", str(e)))
+    if errors or filters is None or page is None:
+        context["errors"] = [e.message for e in errors]
+        context["error_params"] = {e.param for e in errors}
+        return render(request, "catalog/recording_list.html", context, status=400)
+
+    items = filters.query_items()
+    here = {"sort": sort_param if sort_param != DEFAULT_SORT else None, "size": size}
+    columns = []
+    for param, heading, unit, key, numeric in COLUMNS:
+        state, href = "", None
+        if key is not None:
+            # A first click sorts numbers and times high to low, names A to Z; a second reverses.
+            first = "" if key in ("noise_id", "name", "category") else "-"
+            if key == sort_key:
+                state = "descending" if descending else "ascending"
+                first = "" if descending else "-"
+            href = _query(items, sort=f"{first}{key}", size=size)
+        columns.append(
+            {"param": param, "heading": heading, "unit": unit, "numeric": numeric,
+             "href": href, "state": state}
+        )  # fmt: skip
+    names = {
+        p: {o["value"]: o["label"] for o in context["choices"][p]["options"]}
+        for p in ("category", "class", "region", "community")
+    }
+    context.update(
+        {
+            "page": page,
+            "rows": [table_row(r, names) for r in page.items],
+            "total": cached_count(filters, selection),
+            "columns": columns,
+            "is_filtered": bool(items),
+            "first_url": _query(items, **here),
+            "next_url": _query(items, **here, after=page.next_cursor) if page.next_cursor else None,
+            "size_urls": [(s, _query(items, sort=here["sort"], size=s)) for s in PAGE_SIZES],
+        }
+    )
     return render(request, "catalog/recording_list.html", context)
+
+
+def datasetlist_redirect(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """The original's /datasetlist/: its filters translated to ours, anything else dropped."""
+    given = {k: request.GET.getlist(k) for k in request.GET}
+    try:
+        params = from_original(given)
+    except FilterError:  # an unknown date_range: dropped like any other unknown value
+        given.pop("date_range", None)
+        params = from_original(given)
+    items = [(p, v) for p in FILTER_PARAMETERS for v in params.get(p, []) if v.strip()]
+    url = reverse("recording-list")
+    return HttpResponsePermanentRedirect(url + ("?" + urlencode(items) if items else ""))

@@ -1,0 +1,66 @@
+// Catalogue page: date presets, a short URL on submit, the filter panel on small screens.
+// The form is a plain GET form and works without this script.
+(function () {
+  "use strict";
+  var form = document.getElementById("filters");
+  if (!form) { return; }
+
+  function iso(d) { return d.toISOString().slice(0, 10); }
+
+  // Presets fill the date range in UTC, the zone the filters and the table use.
+  function range(preset) {
+    var now = new Date();
+    var today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+    var start = new Date(today.getTime());
+    if (preset === "week") {
+      start.setUTCDate(today.getUTCDate() - ((today.getUTCDay() + 6) % 7)); // back to Monday
+    } else if (preset === "month") {
+      start.setUTCDate(1);
+    } else if (preset === "year") {
+      start = new Date(Date.UTC(today.getUTCFullYear(), 0, 1));
+    }
+    return [iso(start), iso(today)];
+  }
+  form.querySelectorAll("[data-preset]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var r = range(button.dataset.preset);
+      ["recorded_from", "recorded_to"].forEach(function (name, i) {
+        var input = form.elements[name];
+        input.type = "date";
+        input.value = r[i];
+      });
+      form.querySelectorAll("[data-preset]").forEach(function (b) {
+        b.setAttribute("aria-pressed", b === button ? "true" : "false");
+      });
+    });
+  });
+  // Mark the preset the current range equals, if any.
+  var from = form.elements.recorded_from.value, to = form.elements.recorded_to.value;
+  form.querySelectorAll("[data-preset]").forEach(function (b) {
+    var r = range(b.dataset.preset);
+    b.setAttribute("aria-pressed", from === r[0] && to === r[1] ? "true" : "false");
+  });
+
+  // Leave empty fields out of the URL: it stays short enough to read, bookmark and share.
+  form.addEventListener("submit", function () {
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name && !el.disabled && el.value === "" && el.tagName !== "BUTTON") {
+        el.disabled = true;
+        window.setTimeout(function () { el.disabled = false; }, 0);
+      }
+    });
+  });
+
+  // Small screens: the panel folds away behind a button (open when the filters have an error).
+  var toggle = document.getElementById("filters-toggle");
+  var panel = document.getElementById("filter-panel");
+  if (toggle && panel) {
+    var open = document.getElementById("filter-errors") !== null;
+    function show() {
+      panel.classList.toggle("open", open);
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    toggle.addEventListener("click", function () { open = !open; show(); });
+    show();
+  }
+})();
