@@ -9,7 +9,8 @@ format: the POST, the wait until the job reads done (polled every 50 ms, as a pa
 500 ms), and the download of the whole file. Each run asks for a selection of its own (an upper
 recorded_to bound far in the future: every row, but a different fingerprint), so no run reuses
 another's file; a last run repeats one to time reuse. Columns: the default preset (48). Medians
-of --repeat runs; the machine's two cores are shared.
+of --repeat runs; the machine's two cores are shared, so the direct download of the same file is
+timed alongside: the difference is what the job adds (pickup, progress saves, the file, polling).
 """
 
 import argparse
@@ -81,11 +82,21 @@ def wait_until_idle(target: Target, timeout: float = 600) -> None:
     """The seed queues its audio for measuring: time the jobs once the worker has done that
     (a job waits for the task the single worker is running; see the README)."""
     deadline = time.monotonic() + timeout
-    while (busy := int(noisebank(target, "shell", "-c", BUSY, capture=True).strip() or 0)) > 0:
+    while (
+        busy := int(noisebank(target, "shell", "-v", "0", "-c", BUSY, capture=True).split()[-1])
+    ) > 0:
         if time.monotonic() > deadline:
             raise SystemExit(f"bench: the worker still has {busy} task(s) after {timeout:.0f} s")
         say(f"waiting for the worker to finish {busy} queued task(s) …")
         time.sleep(5)
+
+
+def direct(server: Server, token: str, fmt: str) -> float:
+    """The same file as a direct download, for comparison: what the engine takes right now."""
+    t0 = time.monotonic()
+    status, _ = request(server, "GET", f"/api/v1/recordings/export.{fmt}?columns=default", token)
+    assert status == 200, status
+    return time.monotonic() - t0
 
 
 def main() -> int:
@@ -98,8 +109,8 @@ def main() -> int:
     args = parser.parse_args()
     lines = [
         "| database | format | rows | MB | POST s | click → done s | click → file s "
-        "| reuse: click → file s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| reuse: click → file s | direct download s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for db in [d.strip() for d in args.db.split(",")]:
         target: Target = prepare(db, args.size, args.pg_prefix)
@@ -115,11 +126,12 @@ def main() -> int:
                 tags = [random.randrange(1_000_000) for _ in range(args.repeat)]
                 runs = [click_to_file(server, token, fmt, tag) for tag in tags]
                 reuse = click_to_file(server, token, fmt, tags[0])  # the first run's selection
+                straight = statistics.median(direct(server, token, fmt) for _ in tags)
                 med = {k: statistics.median(r[k] for r in runs) for k in ("post", "done", "file")}
                 lines.append(
                     f"| {db} | {fmt} | {runs[0]['rows']:,.0f} | {runs[0]['bytes'] / 1e6:.1f} | "
                     f"{med['post']:.2f} | {med['done']:.2f} | {med['file']:.2f} | "
-                    f"{reuse['file']:.2f} |"
+                    f"{reuse['file']:.2f} | {straight:.2f} |"
                 )
                 say(lines[-1])
         finally:

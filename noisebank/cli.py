@@ -105,7 +105,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     from noisebank.exports.jobs import exports_cleanup
-    from noisebank.exports.tasks import EXPORT_QUEUE, ExportLane, schedule_cleanup
+    from noisebank.exports.tasks import EXPORT_QUEUE, ExportLane
     from noisebank.ingest.chunks import uploads_sweep_expired
     from noisebank.ingest.services import recordings_sweep_stale
     from noisebank.ops.heartbeat import Heartbeat, new_worker_id
@@ -121,9 +121,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             flush=True,
         )
     # Export jobs of a worker that died are failed (their partial files removed) before any
-    # new work; the cleanup then books itself every NOISEBANK_EXPORT_CLEANUP_MINUTES.
+    # new work; ExportLane then cleans up every NOISEBANK_EXPORT_CLEANUP_MINUTES.
     cleaned = exports_cleanup()
-    schedule_cleanup()
     if args.verbosity and (cleaned.stale or cleaned.expired):
         print(
             f"Failed {cleaned.stale} interrupted export job(s); expired {cleaned.expired}.",

@@ -188,18 +188,28 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def _id_parts(noise_id: str) -> tuple[str, str]:
+    parts = noise_id.split("-", 2)
+    if len(parts) < 3:
+        return noise_id, ""
+    return f"{parts[0]}-{parts[1]}-", parts[2]
+
+
 def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any]:
     features = getattr(r, "features", None)
     analysis = getattr(r, "analysis", None)
     return {
         "noise_id": r.noise_id,
+        # NSE-<collector>- | <time>-<hex>: a line may break there (a hyphen before digits is
+        # no break opportunity), so the column needs half the width.
+        "id_parts": _id_parts(r.noise_id),
         "url": f"{DETAIL_PREFIX}{r.noise_id}/",
         "name": r.name,
         "category": names["category"].get(r.category_id or 0, "—"),
         "class": names["class"].get(r.sound_class_id or 0, "—"),
         "region": names["region"].get(r.region_id or 0, "—"),
         "community": names["community"].get(r.community_id or 0, "—"),
-        "recorded": r.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        "recorded": r.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M").split(),
         "duration": _number(features.duration_s if features else None),
         "laeq": _number(analysis.laeq if analysis else None),
         "lafmax": _number(analysis.lafmax if analysis else None),

@@ -24,6 +24,7 @@ from noisebank.exports import jobs
 from noisebank.exports.models import ExportJob
 from noisebank.exports.views import bad_request, forbidden
 from noisebank.files import protected_storage_response
+from noisebank.ops.heartbeat import alive_worker_ids
 
 router = Router(tags=["exports"])
 
@@ -155,7 +156,11 @@ def export_job_detail(request: HttpRequest, job_id: str) -> HttpResponseBase:
     job = _job_or_none(request, job_id)
     if job is None:
         return not_found()
-    return JsonResponse(job_json(jobs.job_check_stale(job)))
+    body = job_json(jobs.job_check_stale(job))
+    if job.status == Status.QUEUED:
+        # Lets the panel say why a job waits: no `noisebank worker` is running.
+        body["workers"] = len(alive_worker_ids())
+    return JsonResponse(body)
 
 
 @router.post("/exports/{job_id}/cancel", summary="Stop a queued or running export job")

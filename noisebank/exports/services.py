@@ -169,8 +169,11 @@ def export_open(
     options: WriterOptions | None = None,
     alias: str | None = None,
 ) -> Export:
-    """Open a snapshot (on the read replica when there is one), count the selection in it and
-    get ready to stream it."""
+    """Open a snapshot, count the selection in it and get ready to stream it.
+
+    It reads `alias`, by default the read replica when one is configured (read_alias): an
+    export is a long read, and the primary is left to writes. The browser's pin to the primary
+    after a write does not apply: an export is the data as of the replica's snapshot."""
     writer = writer_for(fmt)
     options = options or WriterOptions()
     if fmt == "zip":

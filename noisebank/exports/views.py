@@ -39,6 +39,7 @@ from noisebank.exports.engine.writers.bundle import check_template
 from noisebank.exports.services import UnknownFormat, export_open, writer_for
 from noisebank.lib.http import content_disposition
 from noisebank.lib.streams import ThreadedStream
+from noisebank.ops.replica import read_alias
 
 logger = logging.getLogger("noisebank.exports")
 
@@ -256,7 +257,8 @@ def export_data_compat(request: HttpRequest) -> HttpResponse:
     except FilterError as e:
         return JsonResponse(e.as_json(), status=400)
 
-    selection = Recording.objects.matching(filters)
+    # An export: it reads the replica when there is one, as the downloads do (export_open).
+    selection = Recording.objects.using(read_alias()).matching(filters)
     total = given_total if given_total >= 0 else selection.count()
     logger.info(
         "Export API: offset=%s, batch_size=%s, total=%s",

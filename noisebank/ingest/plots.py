@@ -17,7 +17,6 @@ from html import escape
 from typing import Any
 
 import numpy as np
-from scipy import signal
 
 from noisebank.ingest.audio import LoadedAudio
 
@@ -59,6 +58,8 @@ def spectrogram_png(mono: np.ndarray, sample_rate: int) -> dict[str, Any]:
     segment = min(segment, 1 << max(8, int(math.log2(max(mono.size, 256)))))
     # At most 75 % overlap: a short clip gets fewer, stretched columns instead of 4x the FFTs.
     hop = int(min(segment // 2, max(segment // 4, mono.size // width)))
+    from scipy import signal  # a second to import: only the detail page pays it
+
     frequencies, _, power = signal.spectrogram(
         mono, sample_rate, nperseg=segment, noverlap=segment - hop, detrend=False, mode="psd"
     )

@@ -84,6 +84,9 @@
     var text;
     if (job.status === "queued") {
       text = what + " export queued: waiting for the worker…";
+      if (job.workers === 0) {
+        text = what + " export queued, but no worker is running: it starts when one does.";
+      }
     } else if (job.status === "running") {
       text = what + ": " + number(job.rows_done) + " of " +
         (total === null ? "…" : number(total)) + " rows (" + pct + " %)";

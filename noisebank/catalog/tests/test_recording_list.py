@@ -64,7 +64,9 @@ def test_list_shows_newest_first_with_total(alice_client: Client, five: list[Rec
     assert ids_on(response) == [r.noise_id for r in reversed(five)]
     html = response.content.decode()
     assert '<span id="total-count" data-count="5">' in html
-    assert f'<a href="/recordings/{five[0].noise_id}/">{five[0].noise_id}</a>' in html
+    link = re.search(rf'<a href="(/recordings/{five[0].noise_id}/)">(.*?)</a>', html)
+    assert link and re.sub("<[^>]+>", "", link.group(2)) == five[0].noise_id
+    assert alice_client.get(link.group(1)).status_code == 200  # the detail page
     assert '<form id="filters" method="get" action="/recordings/"' in html
     assert 'id="apply-filters"' in html
 

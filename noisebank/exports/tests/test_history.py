@@ -132,19 +132,22 @@ def test_expired_files_and_orphans_are_cleaned_up(
     assert again.status_code == 202
 
 
-def test_the_worker_books_the_next_cleanup_once(alice: User) -> None:
-    from django_tasks_db.models import DBTaskResult
+def test_the_worker_cleans_up_periodically(
+    alice_client: Client, catalogue: list[m.Recording], settings: Any
+) -> None:
+    import time
 
-    from noisebank.exports.tasks import cleanup_exports, schedule_cleanup
+    from noisebank.exports.tasks import ExportLane
 
-    assert schedule_cleanup()
-    assert not schedule_cleanup()
-    waiting = DBTaskResult.objects.get(task_path=cleanup_exports.module_path)
-    assert waiting.run_after > timezone.now() + timedelta(minutes=1)
-    DBTaskResult.objects.filter(pk=waiting.pk).update(run_after=timezone.now())
-    run_worker()  # runs it; it books the next one
-    assert DBTaskResult.objects.filter(task_path=cleanup_exports.module_path).count() == 2
-    assert DBTaskResult.objects.get(pk=waiting.pk).status == "SUCCESSFUL"
+    job = exported(alice_client, {"format": "csv"})
+    ExportJob.objects.filter(pk=job["id"]).update(
+        finished_at=timezone.now() - timedelta(hours=settings.NOISEBANK_EXPORT_TTL_HOURS + 1)
+    )
+    with ExportLane("test-lane", interval=0.05, cleanup_seconds=0.05):
+        deadline = time.monotonic() + 30
+        while ExportJob.objects.get(pk=job["id"]).status != "expired":
+            assert time.monotonic() < deadline, "no cleanup ran"
+            time.sleep(0.05)
 
 
 def test_the_panel_offers_formats_presets_and_columns(alice: User) -> None:

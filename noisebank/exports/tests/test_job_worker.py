@@ -113,13 +113,13 @@ def test_a_killed_workers_job_is_failed_by_the_next_worker_and_never_offered(
 
 def test_the_export_lane_takes_export_jobs_only(alice: User, alice_client: Client) -> None:
     """The worker's export loop runs jobs while its main loop may be busy measuring."""
-    from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
-    from noisebank.exports.tasks import ExportLane, cleanup_exports
+    from noisebank.exports.tasks import ExportLane
+    from noisebank.ingest.tasks import process_recording
 
     make_many_recordings(50, collector=alice)
-    other = cleanup_exports.using(run_after=timezone.now()).enqueue()  # the main loop's kind
+    other = process_recording.enqueue(0)  # the main loop's kind of task
     with ExportLane("test-lane", interval=0.05):
         response = alice_client.post(
             "/api/v1/exports", {"format": "jsonl"}, content_type="application/json"

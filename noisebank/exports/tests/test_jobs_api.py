@@ -185,6 +185,19 @@ def test_cancel_stops_a_running_job_and_removes_its_temporary_file(
     assert alice_client.get(f"/api/v1/exports/{job_id}/download").status_code == 409
 
 
+def test_a_queued_job_says_whether_a_worker_is_alive(
+    alice_client: Client, catalogue: list[m.Recording]
+) -> None:
+    from noisebank.ops.heartbeat import beat
+
+    job_id = post(alice_client, {"format": "csv"}).json()["id"]
+    assert get(alice_client, job_id)["workers"] == 0
+    beat("vm-1-abcdef")
+    assert get(alice_client, job_id)["workers"] == 1
+    run_worker()
+    assert "workers" not in get(alice_client, job_id)
+
+
 def test_a_cancelled_queued_job_never_runs(
     alice_client: Client, catalogue: list[m.Recording]
 ) -> None:

@@ -6,6 +6,7 @@ SQLite file.
 """
 
 import contextlib
+import hashlib
 import http.cookiejar
 import os
 import re
@@ -107,6 +108,81 @@ def fresh_database(tag: str, folder: Path) -> Iterator[str]:
         yield _server_url(name)
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+TEMPLATE_PREFIX = "noisebank_test_tpl_"
+
+
+def _seed_key(count: int, password: str) -> str:
+    """Changes whenever what `noisebank seed` writes does: the generator or the catalogue's
+    schema. (Other apps' migrations are applied to each copy instead: seeding again for them
+    would cost minutes.)"""
+    digest = hashlib.sha256(f"{count} {password}".encode())
+    catalog = ROOT / "noisebank" / "catalog"
+    sources = [
+        catalog / "demo.py",
+        catalog / "management" / "commands" / "seed.py",
+        *sorted(catalog.glob("migrations/*.py")),
+    ]
+    for path in sources:
+        digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _seeded_template(count: int, password: str, folder: Path) -> str:
+    """The name of a database seeded once with `count` recordings (no audio) and the demo
+    users, kept on the server between runs as a template: seeding a million rows takes minutes,
+    copying the template seconds. A template of an older schema or generator is dropped."""
+    import psycopg
+
+    name = f"{TEMPLATE_PREFIX}{count}_{_seed_key(count, password)}"
+    with psycopg.connect(_server_url("postgres"), autocommit=True) as conn:
+        # One test run seeds; another one waiting here then finds the template ready.
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [name])
+        try:
+            existing = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                    [f"{TEMPLATE_PREFIX}{count}_%"],
+                )
+            }
+            if name in existing:
+                return name
+            for old in existing:
+                conn.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+            building = f"{name}_building"
+            conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{building}"')
+            env = base_env(folder / "template-seed", DATABASE_URL=_server_url(building))
+            run(["migrate", "-v", "0"], env)
+            run(
+                ["seed", "--count", str(count), "--audio", "0", "--password", password],
+                env,
+                timeout=1800,
+            )
+            with psycopg.connect(_server_url(building), autocommit=True) as seeded:
+                seeded.execute("VACUUM ANALYZE")
+            # Renamed only when complete: an interrupted seed leaves no usable-looking template.
+            conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+            return name
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [name])
+
+
+@contextlib.contextmanager
+def seeded_database(tag: str, folder: Path, *, count: int, password: str) -> Iterator[str]:
+    """PostgreSQL only: the URL of a new database holding `count` seeded recordings and the demo
+    users (password `password`), copied from a template kept between runs (_seeded_template).
+    Drop the templates with: DROP DATABASE noisebank_test_tpl_… (psql -l lists them)."""
+    template = _seeded_template(count, password, folder)
+    with fresh_database(tag, folder) as url:
+        name = url.rsplit("/", 1)[1]
+        _admin(f'DROP DATABASE "{name}"')
+        # FILE_COPY: copying files beats PostgreSQL 15's default of writing every page to WAL.
+        _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+        run(["migrate", "-v", "0"], base_env(folder / "template-seed", DATABASE_URL=url))
+        yield url
 
 
 @contextlib.contextmanager
@@ -282,3 +358,50 @@ class Browser:
         ).encode()
         response = self.open("/accounts/login/", data=form)
         assert response.status == 302, f"login failed: {response.status} {response.read()[:500]!r}"
+
+
+@dataclass
+class WebBehindNginx:
+    url: str
+    app_url: str  # uvicorn itself, bypassing nginx
+    folder: Path
+    web: Process
+    nginx: Process
+
+
+@contextlib.contextmanager
+def web_behind_nginx(folder: Path, env: dict[str, str]) -> Iterator[WebBehindNginx]:
+    """`noisebank serve` behind nginx (deploy/nginx.conf.template), on free ports, until the
+    block ends. `folder` must be readable by an unprivileged nginx (shared_tmpdir)."""
+    app_port, nginx_port = free_port(), free_port()
+    logs = folder / "logs"
+    web = start_noisebank("web", ["serve", "--port", str(app_port)], env, logs)
+    procs = [web]
+    try:
+        render_nginx_config(
+            folder / "nginx",
+            env,
+            NOISEBANK_NGINX_LISTEN=f"127.0.0.1:{nginx_port}",
+            NOISEBANK_UPSTREAM=f"127.0.0.1:{app_port}",
+        )
+        nginx = start("nginx", nginx_command(folder / "nginx", "-g", "daemon off;"), {}, logs)
+        procs.append(nginx)
+        url = f"http://127.0.0.1:{nginx_port}"
+
+        def up() -> bool:
+            with urllib.request.urlopen(url + "/healthz", timeout=5) as response:
+                return bool(response.status == 200)
+
+        wait_until(up, "the app, through nginx", procs)
+        yield WebBehindNginx(url, f"http://127.0.0.1:{app_port}", folder, web, nginx)
+    finally:
+        for p in reversed(procs):
+            p.stop()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The highest resident memory the process has had (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0

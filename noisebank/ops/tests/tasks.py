@@ -31,3 +31,15 @@ def record_run(n: int, gather: int = 0) -> int:
 @task()
 def add(a: int, b: int) -> int:
     return a + b
+
+
+@task()
+def hold(n: int, until: str) -> int:
+    """Note the run like record_run, then keep running until the file `until` exists (at most
+    two minutes): a task to kill a worker in the middle of."""
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_RUN, [n, os.getpid()])
+    deadline = time.monotonic() + 120
+    while not os.path.exists(until) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return n

@@ -151,3 +151,46 @@ def test_read_alias_names_the_replica_when_there_is_one(
     )
     out = run(["shell", "-v", "0", "-c", code], env)
     assert out.split() == ["replica", "4", "3"]  # outside a GET request: the primary
+
+
+def test_a_download_reads_the_replica_even_when_the_browser_is_pinned(
+    two_databases: TwoDatabases,
+) -> None:
+    """An export is a long read: it goes to the replica (read_alias), pin or no pin."""
+    d = two_databases
+    browser = Browser(d.url)
+    browser.log_in("researcher", PASSWORD)
+    assert browser.cookie("nb_primary") == "1"
+    response = browser.open("/api/v1/recordings/export.csv?columns=noise_id")
+    lines = response.read().decode().splitlines()
+    assert response.status == 200 and response.headers["X-Row-Count"] == "4"
+    assert lines[0] == "noise_id" and set(lines[1:]) == d.replica_ids
+
+
+def test_the_original_batch_api_reads_the_replica(two_databases: TwoDatabases) -> None:
+    d = two_databases
+    browser = Browser(d.url)
+    browser.log_in("researcher", PASSWORD)  # pinned to the primary, as above
+    body = json.loads(browser.open("/api/export-data/?batch_size=100").read())
+    assert body["total"] == 4
+    assert shown(json.dumps(body).encode(), d.replica_ids | d.primary_ids) == d.replica_ids
+
+
+def test_the_list_api_reads_the_replica(two_databases: TwoDatabases) -> None:
+    d = two_databases
+    browser = Browser(d.url)
+    browser.log_in("researcher", PASSWORD)
+    browser.forget_cookie("nb_primary")  # an API client that sends no pin
+    body = json.loads(browser.open("/api/v1/recordings?columns=noise_id").read())
+    assert body["count"] == 4
+    assert {r["noise_id"] for r in body["results"]} == d.replica_ids
+
+
+def test_the_export_command_reads_the_replica(two_databases: TwoDatabases, tmp_path: Path) -> None:
+    env = base_env(
+        tmp_path, DATABASE_URL=two_databases.primary, DATABASE_REPLICA_URL=two_databases.replica
+    )
+    out = run(["export", "--columns", "noise_id", "-o", str(tmp_path / "x.csv")], env)
+    lines = (tmp_path / "x.csv").read_text().splitlines()
+    assert "Exported 4 rows" in out
+    assert lines[0] == "noise_id" and set(lines[1:]) == two_databases.replica_ids
