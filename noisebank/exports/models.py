@@ -83,7 +83,20 @@ class ExportJob(models.Model):
     def filter_summary(self) -> str:
         if not self.filters:
             return "All recordings"
+        from noisebank.catalog.filters import TAXON_PARAMETERS
+
         grouped: dict[str, list[str]] = {}
         for name, value in self.filters:
             grouped.setdefault(name, []).append(value)
+        for name, values in grouped.items():
+            # The catalogue's form sends ids: say the names (a deleted one keeps its id).
+            if name in TAXON_PARAMETERS:
+                model, _, name_field = TAXON_PARAMETERS[name]
+                ids = [int(v) for v in values if v.isascii() and v.isdigit()]
+                names = dict(
+                    model._default_manager.filter(pk__in=ids).values_list("pk", name_field)
+                )
+                grouped[name] = [
+                    str(names.get(int(v), v)) if v.isascii() and v.isdigit() else v for v in values
+                ]
         return "; ".join(f"{k}: {', '.join(v)}" for k, v in grouped.items())

@@ -21,6 +21,7 @@
   var NOT_FILTERS = { sort: 1, size: 1, after: 1, page: 1 };
   var POLL_MS = 500;
   var current = null;
+  var following = null;  // the job this panel shows: answers about any other are stale
   var timer = null;
 
   function csrf() {
@@ -126,7 +127,7 @@
       if (!r.ok) { throw new Error("status " + r.status); }
       return r.json();
     }).then(function (job) {
-      if (job) { render(job); }
+      if (job && job.id === following) { render(job); }
       return job;
     }).catch(function () {
       if (quiet) { return null; }
@@ -165,6 +166,7 @@
       });
     }).then(function (job) {
       try { window.localStorage.setItem(KEY, job.id); } catch (err) { /* private mode */ }
+      following = job.id;
       render(job);
     }).catch(function (err) {
       showError(err.message || "The export could not start. Try again.");
@@ -180,6 +182,7 @@
       method: "POST", credentials: "same-origin",
       headers: { Accept: "application/json", "X-CSRFToken": csrf() }
     }).then(function (r) { return r.json(); }).then(function (job) {
+      if (job.id !== following) { return; }
       clearTimeout(timer);
       render(job);
     }).catch(function () { cancel.disabled = false; });
@@ -201,9 +204,14 @@
   fetch(api + "?mine=1&status=queued,running&size=1", {
     credentials: "same-origin", headers: { Accept: "application/json" }
   }).then(function (r) { return r.ok ? r.json() : { results: [] }; }).then(function (list) {
-    if (list.results && list.results.length) { render(list.results[0]); return; }
+    if (following) { return; }  // an export started meanwhile: show that one
+    if (list.results && list.results.length) {
+      following = list.results[0].id;
+      render(list.results[0]);
+      return;
+    }
     var last = null;
     try { last = window.localStorage.getItem(KEY); } catch (err) { /* private mode */ }
-    if (last) { load(last, true); }
+    if (last) { following = last; load(last, true); }
   }).catch(function () { /* no job to show */ });
 })();

@@ -170,8 +170,10 @@ def test_the_panel_offers_formats_presets_and_columns(alice: User) -> None:
         "noisebank/exports.js",
     ):
         assert needle in html, needle
-    for preset in ("all", "metadata", "acoustics"):
-        assert f'<option value="{preset}">' in html
+    for preset in ("default", "all", "metadata", "acoustics"):
+        assert f'<option value="{preset}" title="' in html
+    # The panel opens on the default columns, not all 112: half the cost of the export.
+    assert html.index('<option value="default"') < html.index('<option value="all"')
     assert html.count('name="column"') == len(PRESETS["all"])
 
 
@@ -180,3 +182,15 @@ def test_static_panel_files_are_served(alice_client: Client) -> None:
         response = alice_client.get(f"/static/noisebank/{name}")
         assert response.status_code == 200
         assert len(body_of(response)) > 500
+
+
+def test_the_selection_names_taxa_the_form_sent_as_ids(
+    alice_client: Client, catalogue: list[m.Recording]
+) -> None:
+    horn = m.Category.objects.get(name="Horn")
+    job = exported(alice_client, {"format": "csv", "filters": {"category": str(horn.pk)}})
+    summary = ExportJob.objects.get(pk=job["id"]).filter_summary()
+    assert summary == "category: Horn"
+    page = alice_client.get("/exports/").content.decode()
+    assert "category: Horn" in page
+    assert f"category: {horn.pk}" not in page
