@@ -16,12 +16,14 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from noisebank.ops.tests.servers import (
     Browser,
+    Process,
     WebBehindNginx,
     base_env,
     nginx_binary,
@@ -29,6 +31,8 @@ from noisebank.ops.tests.servers import (
     run,
     seeded_database,
     shared_tmpdir,
+    start_noisebank,
+    wait_until,
     web_behind_nginx,
 )
 
@@ -50,6 +54,7 @@ class Million:
     database_url: str
     env: dict[str, str]
     data: Path
+    worker: Process
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +74,12 @@ def million() -> Iterator[Million]:
                 NOISEBANK_X_ACCEL_REDIRECT="1",
                 NOISEBANK_LOG_FORMAT="json",
             )
-            with web_behind_nginx(folder, env) as stack:
-                yield Million(stack, database_url, env, folder / "data")
+            worker = start_noisebank("worker", ["worker"], env, folder / "logs")
+            try:
+                with web_behind_nginx(folder, env) as stack:
+                    yield Million(stack, database_url, env, folder / "data", worker)
+            finally:
+                worker.stop()
     finally:
         subprocess.run(["rm", "-rf", str(folder)], check=True)
 
@@ -160,3 +169,52 @@ def test_an_export_file_resumes_with_a_range_through_nginx_and_matches_its_manif
     assert hashlib.sha256(whole).hexdigest() == manifest["sha256"]
     assert whole.count(b"\r\n") >= manifest["row_count"] + 1
     assert Browser(million.stack.url).open(path).status == 302  # anonymous: to the login page
+
+
+def test_a_finished_export_job_resumes_with_a_range_through_nginx_and_matches_its_manifest(
+    million: Million,
+) -> None:
+    """POST /api/v1/exports, the stack's worker writes the file, and its download, sent by nginx
+    through X-Accel-Redirect, is cut off part way and resumed with Range: the joined bytes have
+    the sha256 of the job's manifest."""
+    browser = Browser(million.stack.url)
+    browser.log_in("researcher", PASSWORD)
+    created = browser.open(
+        "/api/v1/exports",
+        data=json.dumps({"format": "csv", "filters": {"laeq_min": "100"}}).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "X-CSRFToken": browser.cookie("csrftoken") or "",
+        },
+    )
+    assert created.status in (201, 202), created.read()[:2000]
+    job_url = created.headers["Location"]
+
+    def job() -> dict[str, Any]:
+        return dict(json.loads(browser.open(job_url).read()))
+
+    wait_until(
+        lambda: job()["status"] in ("done", "failed"),
+        "the worker to finish the export job",
+        [million.worker, million.stack.web],
+        timeout=300,
+    )
+    finished = job()
+    assert finished["status"] == "done", finished
+    manifest, size = finished["manifest"], finished["bytes"]
+    assert manifest["sha256"] == finished["sha256"] and manifest["row_count"] > 1000
+
+    first = browser.open(finished["download_url"])
+    assert first.status == 200 and first.headers["Content-Length"] == str(size)
+    assert "X-Accel-Redirect" not in first.headers  # nginx acted on it and sent the file itself
+    received = first.read(size // 3)  # … and the connection drops
+    first.close()
+    rest = browser.open(finished["download_url"], headers={"Range": f"bytes={len(received)}-"})
+    assert rest.status == 206
+    assert rest.headers["Content-Range"] == f"bytes {len(received)}-{size - 1}/{size}"
+    whole = received + rest.read()
+    assert hashlib.sha256(whole).hexdigest() == manifest["sha256"]
+    access = (million.stack.folder / "nginx" / "access.log").read_text().splitlines()
+    downloads = [e for e in map(json.loads, access) if e["uri"] == finished["download_url"]]
+    assert [e["status"] for e in downloads] == [200, 206]
+    assert Browser(million.stack.url).open(finished["download_url"]).status in (401, 403)
