@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.click_to_file --db sqlite --formats csv --repeat 5
     .venv/bin/python -m bench.click_to_file --preset metadata   # the panel's column presets
 
-Columns: the panel's first choice, "all" (112 columns), unless --preset says otherwise.
+Columns: the panel's first choice, "default" (the original 38, levels and location: 48 columns),
+unless --preset says otherwise ("all" is 112).
 
 For each database it seeds a dedicated database once (`noisebank seed --audio 0`, reused on later
 runs; PostgreSQL database click_<rows>, SQLite under var/bench/), starts `noisebank serve` and one
@@ -250,7 +251,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=23_453)
     parser.add_argument("--formats", default="csv,xlsx")
     parser.add_argument("--repeat", type=int, default=3, help="cold runs of each format (3)")
-    parser.add_argument("--preset", default="all", help="the panel's columns: all, metadata, …")
+    parser.add_argument("--preset", default="default", help="the panel's columns: default, all, …")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the app on the way out
     if not Path(CHROMIUM).exists():
