@@ -20,6 +20,11 @@
   var KEY = "noisebank.exportJob";
   var NOT_FILTERS = { sort: 1, size: 1, after: 1, page: 1 };
   var POLL_MS = 500;
+  // A small export is done in a second or two: ask more often at first, so the link shows as
+  // soon as the file is ready rather than up to half a second later.
+  var EARLY_POLL_MS = 150;
+  var EARLY_FOR_MS = 4000;
+  var followedSince = 0;
   var current = null;
   var following = null;  // the job this panel shows: answers about any other are stale
   var timer = null;
@@ -114,9 +119,15 @@
     if (job.status === "queued" || job.status === "running") { poll(job.id); }
   }
 
+  function follow(id) {
+    following = id;
+    followedSince = Date.now();
+  }
+
   function poll(id) {
     clearTimeout(timer);
-    timer = setTimeout(function () { load(id); }, POLL_MS);
+    var early = Date.now() - followedSince < EARLY_FOR_MS;
+    timer = setTimeout(function () { load(id); }, early ? EARLY_POLL_MS : POLL_MS);
   }
 
   function load(id, quiet) {
@@ -166,7 +177,7 @@
       });
     }).then(function (job) {
       try { window.localStorage.setItem(KEY, job.id); } catch (err) { /* private mode */ }
-      following = job.id;
+      follow(job.id);
       render(job);
     }).catch(function (err) {
       showError(err.message || "The export could not start. Try again.");
@@ -206,12 +217,12 @@
   }).then(function (r) { return r.ok ? r.json() : { results: [] }; }).then(function (list) {
     if (following) { return; }  // an export started meanwhile: show that one
     if (list.results && list.results.length) {
-      following = list.results[0].id;
+      follow(list.results[0].id);
       render(list.results[0]);
       return;
     }
     var last = null;
     try { last = window.localStorage.getItem(KEY); } catch (err) { /* private mode */ }
-    if (last) { following = last; load(last, true); }
+    if (last) { follow(last); load(last, true); }
   }).catch(function () { /* no job to show */ });
 })();
