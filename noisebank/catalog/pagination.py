@@ -94,6 +94,17 @@ def _value_of(row: Any, field: str) -> Any:
     return value
 
 
+def _page(rows: list[T], size: int, field: str, tag: str | None) -> Page[T]:
+    """The first `size` of `rows` (read one over), with a cursor after the last when there are
+    more."""
+    if len(rows) <= size:
+        return Page(rows, None)
+    rows = rows[:size]
+    last = rows[-1]
+    pk = last["id"] if isinstance(last, dict) else last.pk  # type: ignore[attr-defined]
+    return Page(rows, encode_cursor(_value_of(last, field), pk, tag))
+
+
 def keyset_page(
     queryset: "QuerySet[Any, T]",
     *,
@@ -148,14 +159,7 @@ def keyset_page(
         if after is not None and after[0] is None:
             qs = qs.filter(**{f"id__{'lt' if descending else 'gt'}": after[1]})
         rows += list(qs[: size + 1 - len(rows)])
-    has_more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = None
-    if has_more:
-        last = rows[-1]
-        pk = last["id"] if isinstance(last, dict) else last.pk  # type: ignore[attr-defined]
-        next_cursor = encode_cursor(_value_of(last, field), pk, tag)
-    return Page(rows, next_cursor)
+    return _page(rows, size, field, tag)
 
 
 def group_walk_page(
@@ -194,12 +198,4 @@ def group_walk_page(
         rows += list(qs.order_by(f"{direction}id")[: size + 1 - len(rows)])
         if len(rows) > size:
             break
-    has_more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = None
-    if has_more:
-        last = rows[-1]
-        pk = last["id"] if isinstance(last, dict) else last.pk  # type: ignore[attr-defined]
-        value = last[f"{fk}_id"] if isinstance(last, dict) else getattr(last, f"{fk}_id")
-        next_cursor = encode_cursor(value, pk, tag)
-    return Page(rows, next_cursor)
+    return _page(rows, size, f"{fk}_id", tag)
