@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    # Swagger UI's scripts and styles from ninja's own static files: without it in
+    # INSTALLED_APPS ninja loads them from a CDN, and the docs page is blank offline.
+    "ninja",
     "noisebank.accounts",
     "noisebank.catalog",
     "noisebank.ingest",
