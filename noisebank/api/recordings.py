@@ -122,13 +122,20 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         f"Formats: {', '.join(FORMATS)} (those whose writer this server has). Researchers and "
         "admins only. Headers: X-Row-Count (the rows that follow, counted in the export's "
         "snapshot), X-Export-Snapshot, X-Noisebank-Manifest. bom=1 starts a CSV with a byte "
-        "order mark for Excel; manifest=1 returns the manifest as JSON instead of the file."
+        "order mark for Excel (and turns excel_safe on unless excel_safe=0); manifest=1 "
+        "returns the manifest as JSON instead of the file."
     ),
     openapi_extra={
         "parameters": [
             *FILTER_DOCS,
             COLUMNS_DOC,
             _param("bom", "CSV: 1 to start with a UTF-8 byte order mark."),
+            _param(
+                "excel_safe",
+                "CSV: 1 to put a ' before text starting with = + - @ tab or CR, so Excel shows it "
+                "as text instead of running it (alters those values; the manifest says so). "
+                "Default: on with bom=1, else off (the file holds exactly the stored values).",
+            ),
             _param("manifest", "1: the manifest (JSON) describing the selection, no file."),
         ]
     },

@@ -40,7 +40,13 @@ from noisebank.catalog.filters import FilterError, ParamError, RecordingFilter, 
 from noisebank.exports.columns import ExportColumn, UnknownColumns, resolve_columns
 from noisebank.exports.engine.writers import WriterOptions
 from noisebank.exports.models import ExportJob
-from noisebank.exports.services import Export, UnknownFormat, export_open, writer_for
+from noisebank.exports.services import (
+    Export,
+    UnknownFormat,
+    csv_options,
+    export_open,
+    writer_for,
+)
 from noisebank.exports.source import Snapshot
 
 logger = logging.getLogger("noisebank.exports")
@@ -52,7 +58,7 @@ STALE_SECONDS = 60
 # A job that kept its owner waiting longer than this is worth an email when it ends.
 NOTIFY_AFTER = timedelta(seconds=30)
 JOB_FOLDER = "jobs"
-OPTION_NAMES = {"bom", "folder_template", "metadata"}
+OPTION_NAMES = {"bom", "excel_safe", "folder_template", "metadata"}
 
 
 def export_storage() -> Storage:
@@ -67,10 +73,13 @@ class JobSpec:
     fmt: str
     filters: RecordingFilter
     columns: list[ExportColumn]
-    options: dict[str, Any]  # normalised: {"bom": bool} plus, for zip, the template and metadata
+    # Normalised: {"bom": bool, "excel_safe": bool} plus, for zip, the template and metadata.
+    options: dict[str, Any]
 
     def writer_options(self) -> WriterOptions:
-        options = WriterOptions(bom=self.options.get("bom", False))
+        options = WriterOptions(
+            bom=self.options.get("bom", False), excel_safe=self.options.get("excel_safe", False)
+        )
         if self.fmt == "zip":
             options = replace(
                 options,
@@ -172,7 +181,8 @@ def parse_job_spec(data: Any) -> JobSpec:
     raw_options = {} if raw_options is None else raw_options
     options: dict[str, Any] = {}
     if not isinstance(raw_options, Mapping):
-        errors.append(ParamError("options", "options: an object (bom, folder_template, metadata)."))
+        known = ", ".join(sorted(OPTION_NAMES))
+        errors.append(ParamError("options", f"options: an object ({known})."))
     else:
         for k in sorted(set(raw_options) - OPTION_NAMES):
             errors.append(
@@ -182,9 +192,17 @@ def parse_job_spec(data: Any) -> JobSpec:
                 )
             )
         try:
-            options["bom"] = _flag("bom", raw_options.get("bom", False))
+            bom = _flag("bom", raw_options.get("bom", False))
+            given = raw_options.get("excel_safe")
+            excel_safe = None if given is None else _flag("excel_safe", given)
+            safety = csv_options(fmt, bom=bom, excel_safe=excel_safe)
         except FilterError as e:
             errors += e.errors
+        except ValueError as e:
+            errors.append(ParamError("options.excel_safe", str(e)))
+        else:
+            options["bom"] = safety.bom
+            options["excel_safe"] = safety.excel_safe
         if fmt == "zip" and columns:
             given = {
                 k: str(raw_options[k])

@@ -46,6 +46,22 @@ class UnknownFormat(ValueError):
         super().__init__(message)
 
 
+# Formats with a CSV file in them (a bundle's metadata.csv), where excel_safe means something.
+EXCEL_SAFE_FORMATS = ("csv", "zip")
+
+
+def csv_options(fmt: str, *, bom: bool, excel_safe: bool | None) -> WriterOptions:
+    """The BOM and formula-protection options. A BOM is asked for to open the file in Excel,
+    so excel_safe follows it unless given; it alters values, so never without being asked."""
+    if excel_safe is None:
+        excel_safe = bom and fmt in EXCEL_SAFE_FORMATS
+    if excel_safe and fmt not in EXCEL_SAFE_FORMATS:
+        raise ValueError(
+            f"excel_safe is for CSV: a {fmt} file holds text as text, never as a formula."
+        )
+    return WriterOptions(bom=bom, excel_safe=excel_safe)
+
+
 def writer_for(fmt: str) -> Writer:
     writer = WRITERS.get(fmt)
     if writer is None:
@@ -98,7 +114,8 @@ class Export:
             if self.uses_copy:
                 cols = [c.column for c in self.columns]
                 yield b"".join(self.writer.stream(cols, [], self.options))  # the header row
-                for chunk, rows in self.snapshot.copy_csv(self.query):
+                copy = self.snapshot.copy_csv(self.query, excel_safe=self.options.excel_safe)
+                for chunk, rows in copy:
                     self.rows_done += rows
                     yield chunk
             elif self.writer.format == "zip":
@@ -153,7 +170,8 @@ def build_manifest(
         "format": fmt,
         "filters": filters.as_dict(),
         "columns": columns_spec(columns),
-        "options": {"bom": options.bom},
+        "options": {"bom": options.bom, "excel_safe": options.excel_safe},
+        "alterations": writer_for(fmt).alterations(options),
         "row_count": row_count,
         "snapshot_at": snapshot_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "database": database,

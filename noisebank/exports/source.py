@@ -53,12 +53,16 @@ class ExportQuery:
         sql, params = self.selection.values("id").query.sql_with_params()
         return f"SELECT count(*) FROM ({sql}) AS selection", tuple(params)  # noqa: S608
 
-    def copy_sql(self, *, binary: bool = False) -> tuple[str, tuple[Any, ...]]:
+    def copy_sql(
+        self, *, binary: bool = False, excel_safe: bool = False
+    ) -> tuple[str, tuple[Any, ...]]:
         """PostgreSQL COPY of the rows: CSV text exactly as the Python CSV writer would write
-        it, or binary values of the SQL types in PG_TYPES."""
+        it (with the same options), or binary values of the SQL types in PG_TYPES."""
         inner, params = self.with_id.query.sql_with_params()
         fields = ", ".join(
-            f"t.{a}::{PG_TYPES[c.column.type]}" if binary else pg_csv_text(f"t.{a}", c.column.type)
+            f"t.{a}::{PG_TYPES[c.column.type]}"
+            if binary
+            else pg_csv_text(f"t.{a}", c.column.type, excel_safe=excel_safe)
             for a, c in zip(self.aliases, self.columns, strict=True)
         )
         form = "binary" if binary else "csv"
@@ -76,7 +80,11 @@ PG_TYPES = {
 }
 
 
-def pg_csv_text(ref: str, type_: str) -> str:
+# engine/text.py's FORMULA_START, as SQL: = + - @ tab CR.
+_PG_FORMULA_START = "('=', '+', '-', '@', E'\\t', E'\\r')"
+
+
+def pg_csv_text(ref: str, type_: str, *, excel_safe: bool = False) -> str:
     """SQL giving a value the text the CSV writer gives it (engine/writers/csv.py).
 
     That writer follows COPY's own CSV, so most types need nothing: NULL is an empty field and
@@ -85,6 +93,8 @@ def pg_csv_text(ref: str, type_: str) -> str:
     some. Floats below 1e15 are PostgreSQL's shortest text already; larger ones need
     _pg_large_float_text.
     """
+    if type_ == "text" and excel_safe:
+        return f"CASE WHEN left({ref}, 1) IN {_PG_FORMULA_START} THEN '''' || {ref} ELSE {ref} END"
     if type_ in ("text", "integer"):
         return ref
     if type_ == "boolean":
@@ -213,11 +223,13 @@ class Snapshot:
             copy.set_types([PG_TYPES[c.column.type] for c in query.columns])
             yield from copy.rows()
 
-    def copy_csv(self, query: ExportQuery) -> Iterator[tuple[bytes, int]]:
+    def copy_csv(
+        self, query: ExportQuery, *, excel_safe: bool = False
+    ) -> Iterator[tuple[bytes, int]]:
         """PostgreSQL only: (CSV bytes without the header, rows in them) straight from COPY."""
         if self.vendor != "postgresql":
             raise NotImplementedError("COPY needs PostgreSQL")
-        sql, params = query.copy_sql()
+        sql, params = query.copy_sql(excel_safe=excel_safe)
         buffer = bytearray()
         rows = 0
         with self.wrapper.connection.cursor() as cur, cur.copy(sql, params) as copy:

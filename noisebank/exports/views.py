@@ -36,14 +36,14 @@ from noisebank.exports.columns import (
 )
 from noisebank.exports.engine.writers import WriterOptions
 from noisebank.exports.engine.writers.bundle import check_template
-from noisebank.exports.services import UnknownFormat, export_open, writer_for
+from noisebank.exports.services import UnknownFormat, csv_options, export_open, writer_for
 from noisebank.lib.http import content_disposition
 from noisebank.lib.streams import ThreadedStream
 from noisebank.ops.replica import read_alias
 
 logger = logging.getLogger("noisebank.exports")
 
-EXPORT_PARAMETERS = {"columns", "bom", "manifest", "folder_template", "metadata"}
+EXPORT_PARAMETERS = {"columns", "bom", "excel_safe", "manifest", "folder_template", "metadata"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -90,10 +90,13 @@ def parse_export_params(
     except UnknownColumns as e:
         errors.append(ParamError("columns", str(e)))
     try:
-        options = WriterOptions(bom=flag(params, "bom"))
+        excel_safe = flag(params, "excel_safe") if "excel_safe" in params else None
+        options = csv_options(fmt, bom=flag(params, "bom"), excel_safe=excel_safe)
         manifest_only = flag(params, "manifest")
     except FilterError as e:
         errors += e.errors
+    except ValueError as e:
+        errors.append(ParamError("excel_safe", str(e)))
     if fmt == "zip" and not errors:
         try:
             options = bundle_options(params, columns, options)
@@ -136,7 +139,7 @@ def manifest_headers(manifest: dict[str, Any]) -> dict[str, str]:
 
 
 def export_download(request: HttpRequest, fmt: str) -> HttpResponseBase:
-    """GET /api/v1/recordings/export.<fmt>?<filters>&columns=…&bom=1&manifest=1"""
+    """GET /api/v1/recordings/export.<fmt>?<filters>&columns=…&bom=1&excel_safe=1&manifest=1"""
     if not can_export(request.user):
         return forbidden()
     try:

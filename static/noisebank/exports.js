@@ -162,7 +162,10 @@
     if (button.disabled) { return; }
     button.disabled = true;
     showError("");
-    var options = { bom: !!(form.elements.bom && form.elements.bom.checked) };
+    var options = {
+      bom: !!(form.elements.bom && form.elements.bom.checked),
+      excel_safe: !!(form.elements.excel_safe && form.elements.excel_safe.checked)
+    };
     if (format.value === "zip") { options.folder_template = form.elements.folder_template.value; }
     var body = { format: format.value, filters: filters(), columns: columns(), options: options };
     fetch(api, {
@@ -209,6 +212,15 @@
   });
   format.addEventListener("change", showFor);
   preset.addEventListener("change", showFor);
+  // A BOM is for opening the file in Excel, so the formula protection follows it until the
+  // user sets the protection themselves.
+  var safetyTouched = false;
+  if (form.elements.excel_safe) {
+    form.elements.excel_safe.addEventListener("change", function () { safetyTouched = true; });
+    form.elements.bom.addEventListener("change", function () {
+      if (!safetyTouched) { form.elements.excel_safe.checked = form.elements.bom.checked; }
+    });
+  }
   showFor();
 
   // After a reload: the newest unfinished job, else the one this browser started last.

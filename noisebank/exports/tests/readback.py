@@ -201,12 +201,6 @@ def read_xlsx(data: bytes, names: list[str]) -> list[dict[str, Any]]:
                 t = COLUMNS[n].column.type
                 if isinstance(v, datetime):
                     v = v.replace(tzinfo=UTC)
-                elif (
-                    isinstance(v, str)
-                    and t == "text"
-                    and v[:2] in {"'=", "'+", "'-", "'@", "'\t", "'\r"}
-                ):
-                    v = v[1:]  # formula-like text is escaped with a leading apostrophe
                 row[n] = _from_json(v, t) if v != "" else None
             rows.append(row)
     return rows

@@ -106,6 +106,9 @@ class BinaryWriter:
     def is_available(self) -> bool:
         return True
 
+    def alterations(self, options: WriterOptions) -> list[str]:
+        return []
+
     def stream(
         self, columns: Sequence[Column], rows: Iterable[Row], options: WriterOptions
     ) -> Iterator[bytes]:
@@ -156,3 +159,27 @@ def test_awkward_rows_survive_the_file_path(tmp_path: Path, alice: User) -> None
     run_export("-o", str(out), "--columns", "noise_id,name,description")
     rows = list(csv.reader(out.open(newline="", encoding="utf-8")))
     assert rows[1:] == [[r.noise_id, r.name, r.description] for r in recs]
+
+
+@pytest.mark.parametrize(
+    ("flags", "line", "safe"),
+    [
+        ([], "=1+1", False),
+        (["--bom"], "'=1+1", True),
+        (["--bom", "--no-excel-safe"], "=1+1", False),
+        (["--excel-safe"], "'=1+1", True),
+    ],
+)
+def test_excel_safe_follows_the_bom_unless_given(
+    tmp_path: Path, flags: list[str], line: str, safe: bool
+) -> None:
+    make_recording(name="=1+1")
+    out, manifest = tmp_path / "x.csv", tmp_path / "m.json"
+    run_export("--columns", "name", "-o", str(out), "--manifest", str(manifest), *flags)
+    assert out.read_text(encoding="utf-8-sig").splitlines() == ["name", line]
+    assert json.loads(manifest.read_text())["options"]["excel_safe"] is safe
+
+
+def test_excel_safe_for_parquet_is_refused() -> None:
+    with pytest.raises(CommandError, match="excel_safe is for CSV"):
+        run_export("--format", "parquet", "--excel-safe", "-o", "/dev/null")

@@ -416,3 +416,26 @@ def test_a_long_job_emails_its_owner_the_link(
     assert message.to == ["alice@example.org"]
     assert f"https://noise.example.org/api/v1/exports/{job_id}/download" in message.body
     assert "https://noise.example.org/exports/" in message.body
+
+
+def test_a_job_with_a_bom_protects_formulas_unless_told_not_to(alice_client: Client) -> None:
+    make_recording(name="=1+1")
+    protected = exported(
+        alice_client, {"format": "csv", "columns": "name", "options": {"bom": True}}
+    )
+    exact = exported(
+        alice_client,
+        {"format": "csv", "columns": "name", "options": {"bom": True, "excel_safe": False}},
+    )
+    assert protected["manifest"]["options"] == {"bom": True, "excel_safe": True}
+    assert exact["manifest"]["options"] == {"bom": True, "excel_safe": False}
+    files = [body_of(alice_client.get(j["download_url"])) for j in (protected, exact)]
+    assert files == [b"\xef\xbb\xbfname\r\n'=1+1\r\n", b"\xef\xbb\xbfname\r\n=1+1\r\n"]
+
+
+def test_excel_safe_for_a_format_without_csv_is_refused_naming_the_option(
+    alice_client: Client,
+) -> None:
+    response = post(alice_client, {"format": "parquet", "options": {"excel_safe": True}})
+    assert response.status_code == 400
+    assert [e["param"] for e in response.json()["errors"]] == ["options.excel_safe"]

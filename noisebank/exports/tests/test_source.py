@@ -101,20 +101,17 @@ def test_copy_writes_the_bytes_of_the_python_csv_writer(alice: User, preset: str
     make_awkward_recordings(collector=alice)
     for value in (float("nan"), float("inf"), float("-inf"), 2.5e-308):
         make_recording(collector=alice, longitude=value, analysis={"min_db": value})
-    for bom in (False, True):
+    for bom, excel_safe in ((False, False), (True, False), (False, True)):
+        options = WriterOptions(bom=bom, excel_safe=excel_safe)
         copied = export_open(
-            filters=parse_filters({}),
-            columns=resolve_columns(preset),
-            fmt="csv",
-            options=WriterOptions(bom=bom),
+            filters=parse_filters({}), columns=resolve_columns(preset), fmt="csv", options=options
         )
         assert copied.uses_copy
         copy_bytes = b"".join(copied.chunks())
         assert copied.rows_done == copied.row_count
         python = export_open(
-            filters=parse_filters({}), columns=resolve_columns(preset), fmt="csv",
-            options=WriterOptions(bom=bom),
-        )  # fmt: skip
+            filters=parse_filters({}), columns=resolve_columns(preset), fmt="csv", options=options
+        )
         try:
             cols = [c.column for c in python.columns]
             python_bytes = b"".join(CsvWriter().stream(cols, python.rows(), python.options))
@@ -123,6 +120,8 @@ def test_copy_writes_the_bytes_of_the_python_csv_writer(alice: User, preset: str
         assert copy_bytes == python_bytes
         assert b",NaN," in copy_bytes and b",-Infinity," in copy_bytes
         assert b",2.5e-308," in copy_bytes
+        if excel_safe and "name" in [c.name for c in copied.columns]:
+            assert b"'=HYPERLINK(" in copy_bytes and b",'@platform 4," in copy_bytes
 
 
 @postgres_only

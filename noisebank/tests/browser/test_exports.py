@@ -356,3 +356,29 @@ def test_the_history_lists_the_users_exports_with_their_downloads(
     other = open_page("admin")
     other.goto("/exports/")
     assert other.locator(f"#export-history tr[data-job-id='{mine[0]['id']}']").count() == 1
+
+
+def test_ticking_the_bom_protects_formulas_and_the_file_says_so(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    page = open_page("researcher")
+    filter_through_the_form(page, CATEGORY, days_ago(400), days_ago(300))
+    panel = page.locator("#export-panel")
+    panel.locator("select[name=format]").select_option("csv")
+    safe = panel.locator("input[name=excel_safe]")
+    assert not safe.is_checked()
+    panel.locator("input[name=bom]").check()
+    assert safe.is_checked()  # a BOM is for Excel: the protection follows it
+    assert "changes those values" in panel.locator("#export-csv-help").inner_text()
+    job_id = start_export(page, "csv", preset="metadata")
+    assert wait_for_status(page, "done", "failed", "cancelled") == "done"
+    assert job(page, job_id)["manifest"]["options"] == {"bom": True, "excel_safe": True}
+    data = download(page, tmp_path, job_id).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    names = [r[1] for r in csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))][1:]
+    assert names and not [n for n in names if n[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    stored = rows_from_the_api(page, filters_on_screen(page), "noise_id,name")
+    assert sorted(names) == sorted(
+        "'" + r["name"] if r["name"][:1] in ("=", "+", "-", "@", "\t", "\r") else r["name"]
+        for r in stored
+    )

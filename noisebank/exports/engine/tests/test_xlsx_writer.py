@@ -57,20 +57,26 @@ def test_header_is_bold_frozen_and_says_utc_for_datetimes(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", BOTH)
-def test_formula_like_text_is_escaped_but_negative_numbers_stay_numbers(name: str) -> None:
-    rows = read_xlsx(write(GOLDEN_ROWS, name))
+def test_formula_like_text_comes_back_exactly_as_text_and_numbers_as_numbers(name: str) -> None:
+    data = write(GOLDEN_ROWS, name)
+    rows = read_xlsx(data)
     by_id = {r[0]: r for r in rows}
-    assert by_id[6][1] == "'=SUM(A1)" and by_id[6][5] == "'+233"
-    assert by_id[7][1] == "'-3 dB" and by_id[7][5] == "'@x"
-    assert by_id[8][1] == "'\tleading tab"
+    assert by_id[6][1] == "=SUM(A1)" and by_id[6][5] == "+233"
+    assert by_id[7][1] == "-3 dB" and by_id[7][5] == "@x"
+    # xlsxwriter writes a CR as OOXML's _x000D_, which Excel decodes and openpyxl does not.
+    cr = "\rleading CR" if name == "xlsx" else "_x000D_leading CR"
+    assert by_id[8][1] == "\tleading tab" and by_id[8][5] == cr
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    assert all(c.data_type == "s" for c in sheet["B"][1:] if c.value is not None)  # no formula
     assert by_id[3][2] == -3.5
     assert by_id[-9_007_199_254_740_991][0] == -9_007_199_254_740_991
 
 
 @pytest.mark.parametrize("name", BOTH)
-def test_xml_illegal_characters_are_removed_and_long_text_cut_to_excels_limit(name: str) -> None:
+def test_xml_illegal_characters_are_replaced_and_long_text_cut_to_excels_limit(name: str) -> None:
     rows = read_xlsx(write([(1, "bell\x07\x00char\ufffe", 1.0, True, None, "x" * 40_000)], name))
-    assert rows[0][1] == "bellchar"
+    assert rows[0][1] == "bell\ufffd\ufffdchar\ufffd"
     assert rows[0][5] == "x" * 32_767
 
 
@@ -102,13 +108,13 @@ def test_repeated_text_is_shared_up_to_a_bound_and_inline_beyond(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(xlsx.SharedStrings, "MAX_STRINGS", 5)
-    rows = [(n, f" place {n % 20}", None, None, None, "=same") for n in range(100)]
+    rows = [(n, f" place {n % 20}", None, None, None, "<same>") for n in range(100)]
     data = write(rows)
     archive = zipfile.ZipFile(io.BytesIO(data))
     shared = archive.read("xl/sharedStrings.xml").decode()
     assert shared.count("<si>") == 5 and '<t xml:space="preserve"> place 4</t>' in shared
-    assert "<t>'=same</t>" in archive.read("xl/worksheets/sheet1.xml").decode()
-    assert read_xlsx(data) == [(n, t, None, None, None, "'=same") for n, t, *_ in rows]
+    assert "<t>&lt;same&gt;</t>" in archive.read("xl/worksheets/sheet1.xml").decode()
+    assert read_xlsx(data) == rows
 
 
 def test_calamine_reads_the_same_values() -> None:
@@ -122,6 +128,8 @@ def test_calamine_reads_the_same_values() -> None:
                 assert isinstance(value, datetime) and value.replace(tzinfo=UTC) == expected
             elif expected is None:
                 assert value == ""  # calamine reads empty cells as ""
+            elif isinstance(expected, str) and expected.startswith("\r"):
+                assert value == expected[1:]  # calamine drops a leading CR (openpyxl keeps it)
             else:
                 assert value == expected
 
@@ -194,4 +202,4 @@ def test_libreoffice_reads_the_streamed_workbook_as_it_reads_xlsxwriters(tmp_pat
         ours = (tmp_path / f"xlsx-{sheet}.csv").read_text()
         assert ours == (tmp_path / f"xlsx-xlsxwriter-{sheet}.csv").read_text()
         assert ours.startswith("id,note,level,ok,recorded_at (UTC),place\n")
-    assert "'=SUM(A1)" in (tmp_path / "xlsx-data.csv").read_text()
+    assert "\n6,=SUM(A1)," in (tmp_path / "xlsx-data.csv").read_text()

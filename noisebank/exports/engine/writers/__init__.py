@@ -18,6 +18,9 @@ Row = tuple[Any, ...]
 @dataclass(frozen=True)
 class WriterOptions:
     bom: bool = False  # CSV: start with a UTF-8 byte-order mark so Excel reads it as UTF-8
+    # CSV: a quote before text that a spreadsheet would run as a formula (engine/text.py).
+    # It alters values, so it is asked for by name and recorded in the manifest.
+    excel_safe: bool = False
     # The time (UTC) stamped on members of zip containers (XLSX, ZIP); None: now. Tests fix it
     # so files are reproducible byte for byte.
     timestamp: datetime | None = None
@@ -44,6 +47,11 @@ class Writer(Protocol):
     content_type: str
 
     def is_available(self) -> bool: ...
+
+    def alterations(self, options: WriterOptions) -> list[str]:
+        """Where the file's values differ from the stored ones (what the format cannot hold,
+        or an option asked for), in words for the manifest; empty when the file is exact."""
+        ...
 
     def stream(
         self, columns: Sequence[Column], rows: Iterable[Row], options: WriterOptions

@@ -276,6 +276,14 @@ class ZipBundleWriter:
     def is_available(self) -> bool:
         return True
 
+    def alterations(self, options: WriterOptions) -> list[str]:
+        from noisebank.exports.engine.writers.csv import CsvWriter
+        from noisebank.exports.engine.writers.xlsx import XlsxWriter
+
+        writer = CsvWriter() if options.bundle_metadata == "csv" else XlsxWriter()
+        name = f"metadata.{options.bundle_metadata}"
+        return [f"{name}: {note}" for note in writer.alterations(options)]
+
     def stream(
         self, columns: Sequence[Column], rows: Iterable[Row], options: WriterOptions
     ) -> Iterator[bytes]:

@@ -14,11 +14,15 @@ a CR or LF inside a quoted value stays as it is):
   `0.1`, `1` (not `1.0`), `-0`, `1e-05`, `1e+15`, `NaN`, `Infinity`, `-Infinity`;
 - datetime: ISO 8601 in UTC with a `Z`, with microseconds only when there are any
   (`2026-11-28T12:00:00Z`, `2026-11-28T12:00:00.250000Z`).
+
+With `WriterOptions.excel_safe`, text starting with `=`, `+`, `-`, `@`, a tab or a CR gets a
+leading `'` (engine/text.py): asked for by name, never the default on its own.
 """
 
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -26,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from noisebank.exports.engine.columns import Column
+from noisebank.exports.engine.text import excel_safe
 from noisebank.exports.engine.writers import Row, WriterOptions
 
 CHUNK_ROWS = 2_000
@@ -109,6 +114,15 @@ class CsvWriter:
     def is_available(self) -> bool:
         return True
 
+    def alterations(self, options: WriterOptions) -> list[str]:
+        notes = ["text: NUL characters are dropped (PostgreSQL cannot store them)"]
+        if options.excel_safe:
+            notes.append(
+                "text starting with =, +, -, @, a tab or a CR: a ' is put in front (excel_safe), "
+                "so that a spreadsheet shows it as text instead of running it as a formula"
+            )
+        return notes
+
     def stream(
         self, columns: Sequence[Column], rows: Iterable[Row], options: WriterOptions
     ) -> Iterator[bytes]:
@@ -120,7 +134,7 @@ class CsvWriter:
         if len(columns) == 1:
             # csv writes a lone empty field as "" whatever it was; PostgreSQL writes NULL as an
             # empty line. One column is rare: the simple way is fine.
-            yield from _single_column(columns[0], rows)
+            yield from _single_column(columns[0], rows, options)
             return
         converters = [
             (i, _CONVERTERS[c.type]) for i, c in enumerate(columns) if c.type in _ROW_CONVERTED
@@ -138,13 +152,15 @@ class CsvWriter:
                 cols[i] = _floats_as_postgresql(cols[i])
             empties = 0
             for i in texts:
+                if options.excel_safe:
+                    cols[i] = tuple(map(excel_safe, cols[i]))
                 if "" in cols[i]:
                     empties += cols[i].count("")
                     cols[i] = tuple(_EMPTY if v == "" else v for v in cols[i])
             out.writerows(zip(*cols, strict=True))
             text = buffer.getvalue()
             if empties or _EMPTY in text:
-                text = _quote_empties(text, empties, chunk, columns)
+                text = _quote_empties(text, empties, chunk, columns, options)
             yield text.encode()
 
 
@@ -162,7 +178,9 @@ def _floats_as_postgresql(values: Sequence[float | None]) -> Sequence[float | st
     return fixed
 
 
-def _quote_empties(text: str, empties: int, chunk: list[Row], columns: Sequence[Column]) -> str:
+def _quote_empties(
+    text: str, empties: int, chunk: list[Row], columns: Sequence[Column], options: WriterOptions
+) -> str:
     if text.count(_EMPTY) == empties:
         return text.replace(_EMPTY, '""')
     # The data itself holds NUL characters, which PostgreSQL text cannot: drop them, as the
@@ -172,20 +190,23 @@ def _quote_empties(text: str, empties: int, chunk: list[Row], columns: Sequence[
         tuple(v.replace(_EMPTY, "") if i in texts and v else v for i, v in enumerate(row))
         for row in chunk
     ]
-    return (
-        b"".join(CsvWriter().stream(columns, clean, WriterOptions())).decode().split("\r\n", 1)[1]
-    )
+    again = CsvWriter().stream(columns, clean, replace(options, bom=False))
+    return b"".join(again).decode().split("\r\n", 1)[1]
 
 
-def _single_column(column: Column, rows: Iterable[Row]) -> Iterator[bytes]:
+def _single_column(column: Column, rows: Iterable[Row], options: WriterOptions) -> Iterator[bytes]:
     convert = _CONVERTERS.get(column.type)
+    if column.type == "text" and options.excel_safe:
+        convert = excel_safe
     lines = []
     for (value,) in rows:
         if value is None:
             lines.append("")
             continue
-        text = convert(value) if convert else str(value).replace(_EMPTY, "")
+        text = convert(value) if convert else str(value)
         assert text is not None
+        if column.type == "text":
+            text = text.replace(_EMPTY, "")
         if text == "" or any(ch in text for ch in ',"\r\n'):
             text = '"' + text.replace('"', '""') + '"'
         lines.append(text)

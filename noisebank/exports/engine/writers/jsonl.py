@@ -29,6 +29,9 @@ class JsonLinesWriter:
     def is_available(self) -> bool:
         return True
 
+    def alterations(self, options: WriterOptions) -> list[str]:
+        return ["float: NaN and ±Infinity, which JSON cannot hold, are null"]
+
     def stream(
         self, columns: Sequence[Column], rows: Iterable[Row], options: WriterOptions
     ) -> Iterator[bytes]:

@@ -51,6 +51,9 @@ class ParquetWriter:
     def is_available(self) -> bool:
         return True
 
+    def alterations(self, options: WriterOptions) -> list[str]:
+        return []
+
     def stream(
         self, columns: Sequence[Column], rows: Iterable[Row], options: WriterOptions
     ) -> Iterator[bytes]:

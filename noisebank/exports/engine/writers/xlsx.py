@@ -9,12 +9,10 @@ What a reader of the workbook gets:
   keeps days as a float);
 - booleans as Excel booleans; NULL as an empty cell; NaN and ±infinity, which Excel cannot hold,
   as empty cells too;
-- text as inline strings, with three changes:
-  - text starting with `=`, `+`, `-`, `@`, a tab or a CR gets a leading single quote `'`, so a
-    spreadsheet never runs it as a formula (OWASP "CSV injection"); negative *numbers* are
-    numbers and stay as they are;
+- text as string cells, exactly as stored (a string cell is never run as a formula, whatever it
+  starts with, so `=HYPERLINK(…)` is read back as that text), except what XLSX cannot hold:
   - characters XML 1.0 cannot carry (control characters other than tab, LF and CR; U+FFFE,
-    U+FFFF) are removed;
+    U+FFFF) become U+FFFD, the Unicode replacement character;
   - text longer than 32,767 characters (Excel's limit for a cell) is cut to 32,767;
 - a new sheet (`data`, `data 2`, …, each with the header) every 1,048,575 data rows, Excel's
   limit (`WriterOptions.sheet_rows`), or earlier if the sheet's XML would pass 2 GiB (about
@@ -37,9 +35,9 @@ from noisebank.exports.engine.writers.ziparchive import MEMBER_LIMIT, StreamingZ
 
 CHUNK_ROWS = 1_000
 MAX_CELL_CHARS = 32_767
-FORMULA_START = frozenset("=+-@\t\r")
 EXCEL_EPOCH = 25_569.0  # 1970-01-01 as an Excel serial day number
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
+REPLACEMENT = "\ufffd"  # for characters XML 1.0 cannot carry
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # Style indexes in styles.xml below.
@@ -77,9 +75,7 @@ _CACHE_LIMIT = 4_096
 
 
 def escape_text(value: str) -> str:
-    """The cell text for a value: formula escape, Excel's length limit, XML escaping."""
-    if value[0] in FORMULA_START:
-        value = "'" + value
+    """The cell text for a value: Excel's length limit, XML escaping."""
     if len(value) > MAX_CELL_CHARS:
         value = value[:MAX_CELL_CHARS]
     if "&" in value:
@@ -151,6 +147,15 @@ def check_types(columns: Sequence[Column], rows: list[Row]) -> None:
                 )
 
 
+XLSX_ALTERATIONS = [
+    "text: characters XML 1.0 cannot carry (control characters other than tab, LF and CR; "
+    "U+FFFE, U+FFFF) become U+FFFD",
+    f"text: cut to {MAX_CELL_CHARS:,} characters, Excel's limit for a cell",
+    "float: NaN and ±Infinity, which Excel cannot hold, are empty cells",
+    "datetime: Excel dates without a time zone, in UTC, to the millisecond",
+]
+
+
 class XlsxWriter:
     format = "xlsx"
     extension = "xlsx"
@@ -158,6 +163,9 @@ class XlsxWriter:
 
     def is_available(self) -> bool:
         return True
+
+    def alterations(self, options: WriterOptions) -> list[str]:
+        return XLSX_ALTERATIONS
 
     def stream(
         self, columns: Sequence[Column], rows: Iterable[Row], options: WriterOptions
@@ -263,7 +271,7 @@ class _RowFormatter:
             values: Sequence[str | None] = cols[i]  # type: ignore[assignment]
             # Characters XML cannot carry are rare: look for them in the column's text at once.
             if _ILLEGAL_XML.search("".join(filter(None, values))):
-                values = [_ILLEGAL_XML.sub("", v) if v else v for v in values]
+                values = [_ILLEGAL_XML.sub(REPLACEMENT, v) if v else v for v in values]
             if cache is None:  # a column of unique text: inline, not worth remembering
                 cols[i] = map(_text_cell, values)
                 continue

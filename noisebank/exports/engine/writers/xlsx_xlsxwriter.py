@@ -1,6 +1,6 @@
 """XLSX through xlsxwriter (`constant_memory`): the long-trusted fallback for `xlsx`.
 
-Same workbook as `xlsx.py` (same cells, escaping, sheet split; see there) except that floats
+Same workbook as `xlsx.py` (same cells, replacements, sheet split; see there) except that floats
 keep 16 significant digits (xlsxwriter's `%.16g`; Excel shows 15) and a CR in text is written
 as OOXML's `_x000D_`. xlsxwriter can only finish a workbook into a file: it is built in a
 temporary file on disk (flat memory) and streamed from there, so the first byte leaves only when
@@ -19,8 +19,9 @@ from noisebank.exports.engine.columns import Column
 from noisebank.exports.engine.writers import Row, WriterOptions
 from noisebank.exports.engine.writers.xlsx import (
     _ILLEGAL_XML,
-    FORMULA_START,
     MAX_CELL_CHARS,
+    REPLACEMENT,
+    XLSX_ALTERATIONS,
     header_label,
     sheet_name,
 )
@@ -29,11 +30,9 @@ COPY_CHUNK = 1 << 20
 
 
 def spreadsheet_text(value: str) -> str:
-    """Formula escape, XML-illegal characters removed, Excel's length limit."""
-    if value and value[0] in FORMULA_START:
-        value = "'" + value
+    """XML-illegal characters replaced, Excel's length limit."""
     if _ILLEGAL_XML.search(value):
-        value = _ILLEGAL_XML.sub("", value)
+        value = _ILLEGAL_XML.sub(REPLACEMENT, value)
     return value[:MAX_CELL_CHARS]
 
 
@@ -44,6 +43,13 @@ class XlsxWriterFallback:
 
     def is_available(self) -> bool:
         return find_spec("xlsxwriter") is not None
+
+    def alterations(self, options: WriterOptions) -> list[str]:
+        return [
+            *XLSX_ALTERATIONS,
+            "float: 16 significant digits",
+            "text: a CR is written as _x000D_, which Excel reads as a CR and openpyxl does not",
+        ]
 
     def stream(
         self, columns: Sequence[Column], rows: Iterable[Row], options: WriterOptions

@@ -1,3 +1,4 @@
+import argparse
 import hashlib
 import json
 import os
@@ -10,9 +11,13 @@ from typing import Any, BinaryIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from noisebank.catalog.filters import FilterError, parse_filters
-from noisebank.exports.columns import UnknownColumns, resolve_columns
-from noisebank.exports.engine.writers import WriterOptions
-from noisebank.exports.services import FORMATS, UnknownFormat, export_open, writer_for
+from noisebank.exports.columns import resolve_columns
+from noisebank.exports.services import (
+    FORMATS,
+    csv_options,
+    export_open,
+    writer_for,
+)
 
 
 def is_text(content_type: str) -> bool:
@@ -38,7 +43,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--columns", default="default", help="Column names and presets, comma-separated."
         )
-        parser.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 BOM.")
+        parser.add_argument(
+            "--bom",
+            action="store_true",
+            help="CSV: start with a UTF-8 BOM, for Excel (turns --excel-safe on too).",
+        )
+        parser.add_argument(
+            "--excel-safe",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="CSV: put a ' before text starting with = + - @ tab or CR, so Excel shows it as "
+            "text (alters those values; the manifest says so). Default: on with --bom.",
+        )
         parser.add_argument(
             "-o", "--output", help="Write here (atomically: a temporary name, then renamed)."
         )
@@ -58,10 +74,11 @@ class Command(BaseCommand):
             writer = writer_for(fmt)
             filters = parse_filters(params)
             columns = resolve_columns(options["columns"])
-        except (UnknownFormat, UnknownColumns) as e:
-            raise CommandError(str(e)) from None
+            safety = csv_options(fmt, bom=options["bom"], excel_safe=options["excel_safe"])
         except FilterError as e:
             raise CommandError(" ".join(e.messages)) from None
+        except ValueError as e:  # an unknown format or column, excel_safe where it means nothing
+            raise CommandError(str(e)) from None
         output = options["output"]
         if not output and self.stdout.isatty() and not is_text(writer.content_type):
             raise CommandError(
@@ -70,9 +87,7 @@ class Command(BaseCommand):
             )
 
         started = time.monotonic()
-        export = export_open(
-            filters=filters, columns=columns, fmt=fmt, options=WriterOptions(bom=options["bom"])
-        )
+        export = export_open(filters=filters, columns=columns, fmt=fmt, options=safety)
         digest = hashlib.sha256()
         size = 0
         try:
