@@ -35,11 +35,12 @@ def cases(total: int) -> list[tuple[str, str, str | None]]:
     from noisebank.catalog.pagination import encode_cursor
 
     category = m.Category.objects.order_by("name").values_list("name", flat=True).first() or ""
-    last = m.Recording.objects.order_by("-recorded_at").values_list("recorded_at", flat=True)[:1]
-    year = last[0].year if last else 2026
+    dated = m.Recording.objects.filter(recorded_at__isnull=False)
+    last = dated.order_by("-recorded_at").values_list("recorded_at", flat=True)[:1]
+    year = last[0].year if last and last[0] else 2026
     date_range = f"recorded_from={year}-01-01&recorded_to={year}-03-31"
     half = total // 2
-    deep = m.Recording.objects.order_by("-recorded_at", "-id").values_list("recorded_at", "id")
+    deep = dated.order_by("-recorded_at", "-id").values_list("recorded_at", "id")
     at, pk = deep[half]
     by_laeq = (
         m.NoiseAnalysis.objects.filter(laeq__isnull=False)

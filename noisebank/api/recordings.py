@@ -86,10 +86,16 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     raw_size = request.GET.get("size", "").strip()
     size = LIST_DEFAULT_SIZE
     if raw_size:
-        if raw_size.isascii() and raw_size.isdigit() and LIST_SIZES[0] <= int(raw_size):
-            size = min(int(raw_size), LIST_SIZES[1])
+        if (
+            raw_size.isascii()
+            and raw_size.isdigit()
+            and LIST_SIZES[0] <= int(raw_size) <= LIST_SIZES[1]
+        ):
+            size = int(raw_size)
         else:
-            errors.append(ParamError("size", f"size={raw_size}: must be a whole number, 1-1000."))
+            errors.append(
+                ParamError("size", f"size={raw_size[:40]}: must be a whole number, 1-1000.")
+            )
     if errors:
         return export_views.bad_request(errors)
 
@@ -101,6 +107,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             rows,
             field="recorded_at",
             descending=True,
+            nullable=True,
             cursor=request.GET.get("cursor") or None,
             size=size,
             value_types=(datetime,),

@@ -33,6 +33,10 @@ TAXON_PARAMETERS: dict[str, tuple[type[Model], str, str]] = {
     "time_of_day": (m.TimeOfDay, "time_of_day", "name"),
 }
 RANGES = (("laeq_min", "laeq_max"), ("duration_min", "duration_max"))
+# What a filter bound may be: levels in dB (SPL or FS), durations in seconds (24 h recordings,
+# with room to spare).
+LEVEL_BOUNDS = (-200.0, 200.0)
+DURATION_BOUNDS = (0.0, 1_000_000.0)
 REPEATABLE = {*TAXON_PARAMETERS, "status"}
 
 
@@ -95,10 +99,11 @@ class TaxonField(forms.Field):
 
     widget = forms.MultipleHiddenInput
 
-    def __init__(self, model: type[Model], name_field: str, **kwargs: Any) -> None:
+    def __init__(self, model: type[Model], name_field: str, param: str, **kwargs: Any) -> None:
         super().__init__(required=False, **kwargs)
         self.model = model
         self.name_field = name_field
+        self.param = param
 
     def clean(self, value: Any) -> tuple[int, ...]:
         values = [v.strip() for v in value or [] if v.strip()]
@@ -117,8 +122,25 @@ class TaxonField(forms.Field):
             elif v.casefold() in by_name:
                 ids.extend(by_name[v.casefold()])
             else:
-                raise ValidationError(f"there is no {self.label} named {v!r}")
+                raise ValidationError(f"there is no {self.label} named {v!r}{self._elsewhere(v)}")
         return tuple(sorted(set(ids)))
+
+    def _elsewhere(self, name: str) -> str:
+        """'; 'Horn' is a class: use class=Horn', when the name exists at another level."""
+        if "\x00" in name:  # no name holds one (PostgreSQL text cannot), and it cannot be sent
+            return ""
+        for param, (model, _, name_field) in TAXON_PARAMETERS.items():
+            if param == self.param:
+                continue
+            found = (
+                model._default_manager.filter(**{f"{name_field}__iexact": name})
+                .values_list(name_field, flat=True)
+                .first()
+            )
+            if found is not None:
+                label = "collector" if model is User else str(model._meta.verbose_name)
+                return f"; {found!r} is a {label}: use {param}={found}"
+        return ""
 
 
 class StatusField(forms.Field):
@@ -165,19 +187,29 @@ class MomentField(forms.Field):
 
 
 class NumberField(forms.FloatField):
-    def __init__(self, **kwargs: Any) -> None:
+    """A finite number within [low, high]: a bound no recording can reach is a mistake (a typo,
+    a unit mix-up), so it gets an error rather than an empty list."""
+
+    def __init__(self, low: float, high: float, unit: str, **kwargs: Any) -> None:
         super().__init__(required=False, **kwargs)
+        self.low, self.high = low, high
         self.error_messages["invalid"] = "must be a number"
+        self.range_message = f"must be between {low:g} and {high:g} {unit}"
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not self.low <= value <= self.high:
+            raise ValidationError(self.range_message, code="bounds")
 
 
 class RecordingFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, strip=True)
     recorded_from = MomentField(end=False)
     recorded_to = MomentField(end=True)
-    laeq_min = NumberField()
-    laeq_max = NumberField()
-    duration_min = NumberField()
-    duration_max = NumberField()
+    laeq_min = NumberField(*LEVEL_BOUNDS, "dB")
+    laeq_max = NumberField(*LEVEL_BOUNDS, "dB")
+    duration_min = NumberField(*DURATION_BOUNDS, "s")
+    duration_max = NumberField(*DURATION_BOUNDS, "s")
     status = StatusField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -185,7 +217,7 @@ class RecordingFilterForm(forms.Form):
         # "class" cannot be a class attribute; the taxon fields are built from one table.
         for name, (model, _, name_field) in TAXON_PARAMETERS.items():
             label = "collector" if model is User else str(model._meta.verbose_name)
-            self.fields[name] = TaxonField(model, name_field, label=label)
+            self.fields[name] = TaxonField(model, name_field, name, label=label)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -223,10 +255,10 @@ HELP: dict[str, str] = {
     "collector": "Collector: a user id or user name (case-insensitive); repeat for several.",
     "recorded_from": "Recorded at or after: ISO 8601 date (from its start, UTC) or date-time.",
     "recorded_to": "Recorded at or before: ISO 8601 date (to its end, UTC) or date-time.",
-    "laeq_min": "LAeq at least (dB, the recording's unit).",
-    "laeq_max": "LAeq at most (dB, the recording's unit).",
-    "duration_min": "Duration at least (seconds).",
-    "duration_max": "Duration at most (seconds).",
+    "laeq_min": "LAeq at least (dB, the recording's unit; -200 to 200).",
+    "laeq_max": "LAeq at most (dB, the recording's unit; -200 to 200).",
+    "duration_min": "Duration at least (seconds, 0 to 1,000,000).",
+    "duration_max": "Duration at most (seconds, 0 to 1,000,000).",
     "status": "Processing status: pending, processing, ready or failed; repeat for several.",
 }
 

@@ -187,7 +187,8 @@ class Recording(models.Model):
     community = models.ForeignKey(Community, null=True, blank=True, on_delete=models.PROTECT)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
-    recorded_at = models.DateTimeField(default=timezone.now)
+    # When the recording started; NULL when nobody said (never the upload time in disguise).
+    recorded_at = models.DateTimeField(null=True, blank=True)
     time_of_day = models.ForeignKey(TimeOfDay, null=True, blank=True, on_delete=models.PROTECT)
     device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.PROTECT)
     microphone_type = models.ForeignKey(

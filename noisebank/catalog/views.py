@@ -63,7 +63,7 @@ class Sort:
 NUMBER = (float, int)
 # The orders the page offers; each is served by an index (see the models' Meta.indexes).
 SORTS: dict[str, Sort] = {
-    "recorded_at": Sort("Recorded", "recorded_at", (datetime,)),
+    "recorded_at": Sort("Recorded", "recorded_at", (datetime,), nullable=True),
     "noise_id": Sort("Noise ID", "noise_id", (str,), unique=True),
     "name": Sort("Name", "name", (str,)),
     "category": Sort("Category", "category", (int,), walk=True),
@@ -209,7 +209,9 @@ def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any
         "class": names["class"].get(r.sound_class_id or 0, "—"),
         "region": names["region"].get(r.region_id or 0, "—"),
         "community": names["community"].get(r.community_id or 0, "—"),
-        "recorded": r.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M").split(),
+        "recorded": r.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M").split()
+        if r.recorded_at
+        else ["unknown"],
         "duration": _number(features.duration_s if features else None),
         "laeq": _number(analysis.laeq if analysis else None),
         "lafmax": _number(analysis.lafmax if analysis else None),

@@ -88,7 +88,7 @@ class RecordingOut(Schema):
     microphone_type: str | None
     latitude: float | None
     longitude: float | None
-    recorded_at: datetime
+    recorded_at: datetime | None  # null when the uploader did not say
     created_at: datetime
     calibration_offset_db: float | None
     original_filename: str

@@ -371,7 +371,7 @@ def recording_update(*, recording: Recording, metadata: Mapping[str, Any]) -> Re
     ):
         setattr(recording, name, fields.get(name))
     recording.name = fields.get("name") or recording.name
-    recording.recorded_at = fields.get("recorded_at") or recording.recorded_at
+    recording.recorded_at = fields.get("recorded_at")  # emptied: not known
     recording.save()
     return recording
 

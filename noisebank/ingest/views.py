@@ -200,7 +200,7 @@ def recording_edit(request: HttpRequest, noise_id: str) -> HttpResponse:
         "description": rec.description,
         "latitude": "" if rec.latitude is None else rec.latitude,
         "longitude": "" if rec.longitude is None else rec.longitude,
-        "recorded_at": rec.recorded_at.strftime("%Y-%m-%dT%H:%M"),
+        "recorded_at": rec.recorded_at.strftime("%Y-%m-%dT%H:%M") if rec.recorded_at else "",
         "calibration_offset_db": ""
         if rec.calibration_offset_db is None
         else rec.calibration_offset_db,

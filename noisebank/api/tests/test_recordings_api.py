@@ -98,6 +98,12 @@ def test_anonymous_client_gets_401(client: Client, db: None) -> None:
     [
         ("size=0", "size"),
         ("size=ten", "size"),
+        ("size=1001", "size"),
+        ("size=100000000", "size"),
+        ("laeq_min=1e23", "laeq_min"),
+        ("laeq_max=inf", "laeq_max"),
+        ("laeq_min=nan", "laeq_min"),
+        ("duration_min=-1", "duration_min"),
         ("cursor=zzz", "cursor"),
         ("columns=nope", "columns"),
         ("laeq_min=x", "laeq_min"),
@@ -117,3 +123,45 @@ def test_openapi_documents_the_filters(alice_client: Client, db: None) -> None:
     params = {p["name"] for p in schema["paths"]["/api/v1/recordings"]["get"]["parameters"]}
     assert {"q", "category", "recorded_from", "laeq_max", "status", "cursor"} <= params
     assert "/api/v1/recordings/export.{fmt}" in schema["paths"]
+
+
+def test_the_same_bad_number_is_refused_by_the_list_the_page_and_the_export(
+    alice_client: Client, recs: list[m.Recording]
+) -> None:
+    answers = [
+        alice_client.get(f"{url}?laeq_min=1e23")
+        for url in ("/api/v1/recordings", "/recordings/", "/api/v1/recordings/export.csv")
+    ]
+    assert [a.status_code for a in answers] == [400, 400, 400]
+    message = "laeq_min=1e23: must be between -200 and 200 dB."
+    assert answers[0].json()["errors"] == [{"param": "laeq_min", "message": message}]
+    assert message in answers[1].content.decode()
+    assert answers[2].json()["errors"][0]["message"] == message
+
+
+def test_a_name_of_another_taxonomy_level_is_explained(
+    alice_client: Client, recs: list[m.Recording]
+) -> None:
+    make_recording(category="Warning signals", sound_class="Horn")
+    response = alice_client.get("/api/v1/recordings?category=horn")
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["param"] == "category"
+    assert "'Horn' is a class: use class=Horn" in error["message"]
+    assert alice_client.get("/api/v1/recordings?class=horn").json()["count"] == 1
+
+
+def test_recordings_without_a_time_come_last_and_keyset_pages_reach_them(
+    alice_client: Client, recs: list[m.Recording]
+) -> None:
+    unknown = [make_recording(recorded_at=None) for _ in range(3)]
+    m.Recording.objects.filter(pk__in=[r.pk for r in unknown]).update(recorded_at=None)
+    seen, cursor = [], ""
+    while True:
+        page = alice_client.get(f"/api/v1/recordings?size=4&cursor={cursor}").json()
+        seen += [r["noise_id"] for r in page["results"]]
+        if not page["next"]:
+            break
+        cursor = page["next"]
+    assert len(seen) == len(set(seen)) == 12
+    assert seen[-3:] == [r.noise_id for r in reversed(unknown)]

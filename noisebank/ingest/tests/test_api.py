@@ -143,3 +143,23 @@ def test_get_an_unknown_recording_is_404_and_a_dotted_path_is_not_a_noise_id(
     # Left to the export endpoint of the catalogue API, which collectors may not use.
     response = Client().get("/api/v1/recordings/export.csv", **headers)
     assert response.status_code == 403 and "No recording" not in response.content.decode()
+
+
+def test_an_upload_without_a_recording_time_keeps_it_unknown_everywhere(
+    charlie: User, alice: User, tmp_path: Path
+) -> None:
+    make_recording()  # the taxonomy
+    content = write_audio(tmp_path / "a.wav").read_bytes()
+    response = post_file(Client(), "a.wav", content, bearer(charlie), category="Train pass-by")
+    assert response.status_code == 201, response.content
+    rec = Recording.objects.get(noise_id=response.json()["noise_id"])
+    assert rec.recorded_at is None
+    researcher = Client()
+    researcher.force_login(alice)
+    detail = researcher.get(f"/recordings/{rec.noise_id}/").content.decode()
+    assert '<th>Recorded</th><td><span class="muted">unknown</span>' in detail
+    assert researcher.get(f"/api/v1/recordings/{rec.noise_id}").json()["recorded_at"] is None
+    listed = researcher.get("/api/v1/recordings?columns=noise_id,recording_date").json()
+    assert {"noise_id": rec.noise_id, "recording_date": None} in listed["results"]
+    row = researcher.get("/recordings/?sort=-recorded_at").context["rows"][-1]
+    assert (row["noise_id"], row["recorded"]) == (rec.noise_id, ["unknown"])
