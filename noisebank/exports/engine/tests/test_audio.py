@@ -97,7 +97,7 @@ def test_an_audio_spec_refuses_nonsense() -> None:
         {"audio_format": "mp3"},
     ):
         with pytest.raises(ValueError):
-            AudioSpec(**bad)  # type: ignore[arg-type]
+            AudioSpec(**bad)
     assert not AudioSpec().transforms and AudioSpec().output_format is None
     assert AudioSpec(mono=True).output_format == "FLAC"
     assert AudioSpec(audio_format="wav").output_format == "WAV"

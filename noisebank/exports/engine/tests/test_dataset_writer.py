@@ -44,7 +44,7 @@ def media(tmp_path: Path) -> Path:
 
 def catalogue(media: Path, sites: int = 12, per_site: int = 2) -> list[Row]:
     """Recordings of three classes at `sites` sites (one class a site), by two collectors."""
-    rows = []
+    rows: list[Row] = []
     for s in range(sites):
         for _ in range(per_site):
             n = len(rows)
