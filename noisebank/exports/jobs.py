@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from noisebank.catalog.filters import FilterError, ParamError, RecordingFilter, parse_filters
 from noisebank.exports.columns import ExportColumn, UnknownColumns, resolve_columns
+from noisebank.exports.dataset_options import dataset_json, dataset_params, parse_dataset
 from noisebank.exports.engine.writers import WriterOptions
 from noisebank.exports.models import ExportJob
 from noisebank.exports.services import Export, UnknownFormat, export_open, writer_for
@@ -52,7 +53,7 @@ STALE_SECONDS = 60
 # A job that kept its owner waiting longer than this is worth an email when it ends.
 NOTIFY_AFTER = timedelta(seconds=30)
 JOB_FOLDER = "jobs"
-OPTION_NAMES = {"bom", "folder_template", "metadata"}
+OPTION_NAMES = {"bom", "folder_template", "metadata", "dataset"}
 
 
 def export_storage() -> Storage:
@@ -67,15 +68,21 @@ class JobSpec:
     fmt: str
     filters: RecordingFilter
     columns: list[ExportColumn]
-    options: dict[str, Any]  # normalised: {"bom": bool} plus, for zip, the template and metadata
+    # normalised: {"bom": bool} plus, for zip, the template and metadata, and "dataset" (the
+    # dataset options, dataset_options.dataset_json) for a dataset bundle
+    options: dict[str, Any]
 
     def writer_options(self) -> WriterOptions:
         options = WriterOptions(bom=self.options.get("bom", False))
         if self.fmt == "zip":
+            dataset = None
+            if "dataset" in self.options:
+                dataset = parse_dataset(dataset_params(self.options["dataset"]), "zip")
             options = replace(
                 options,
                 folder_template=self.options["folder_template"],
                 bundle_metadata=self.options["metadata"],
+                dataset=dataset,
             )
         return options
 
@@ -172,7 +179,9 @@ def parse_job_spec(data: Any) -> JobSpec:
     raw_options = {} if raw_options is None else raw_options
     options: dict[str, Any] = {}
     if not isinstance(raw_options, Mapping):
-        errors.append(ParamError("options", "options: an object (bom, folder_template, metadata)."))
+        errors.append(
+            ParamError("options", "options: an object (bom, folder_template, metadata, dataset).")
+        )
     else:
         for k in sorted(set(raw_options) - OPTION_NAMES):
             errors.append(
@@ -185,6 +194,15 @@ def parse_job_spec(data: Any) -> JobSpec:
             options["bom"] = _flag("bom", raw_options.get("bom", False))
         except FilterError as e:
             errors += e.errors
+        try:
+            dataset_given = dataset_params(raw_options.get("dataset"))
+        except FilterError as e:
+            errors += e.errors
+            dataset_given = {}
+        if fmt != "zip" and dataset_given:
+            errors.append(
+                ParamError("options.dataset", "options.dataset: only for the zip format.")
+            )
         if fmt == "zip" and columns:
             given = {
                 k: str(raw_options[k])
@@ -192,15 +210,24 @@ def parse_job_spec(data: Any) -> JobSpec:
                 if raw_options.get(k)
             }
             try:
-                zipped = bundle_options(given, columns, WriterOptions())
+                zipped = bundle_options({**given, **dataset_given}, columns, WriterOptions())
             except FilterError as e:
-                errors += e.errors
+                errors += [_in_options(error, dataset_given) for error in e.errors]
             else:
                 options["folder_template"] = zipped.folder_template
                 options["metadata"] = zipped.bundle_metadata
+                if zipped.dataset is not None:
+                    options["dataset"] = dataset_json(zipped.dataset)
     if errors or filters is None:
         raise FilterError(errors)
     return JobSpec(fmt, filters, columns, options)
+
+
+def _in_options(error: ParamError, dataset: Mapping[str, str]) -> ParamError:
+    """A dataset option's error names it where the body holds it: options.dataset.<name>."""
+    if error.param in dataset and error.param != "dataset":
+        return ParamError(f"options.dataset.{error.param}", error.message)
+    return error
 
 
 def job_spec(job: ExportJob) -> JobSpec:

@@ -136,8 +136,9 @@ def test_the_layout_follows_the_audiofolder_rules_and_the_manifest_tells_the_spl
 def test_the_datapackage_describes_every_column_with_its_unit_and_validates(
     media: Path, tmp_path: Path
 ) -> None:
-    rows = catalogue(media, sites=6, per_site=1)
-    opts = options(media, rows, audio=AudioSpec(segment_seconds=0.1, segment_remainder="keep"))
+    rows = catalogue(media, sites=9, per_site=1)
+    spec = AudioSpec(segment_seconds=0.1, segment_remainder="keep")
+    opts = options(media, rows, audio=spec, ratios=(1, 1, 1))
     folder = unzip(build(rows, opts), tmp_path / "ds")
     package = json.loads((folder / "datapackage.json").read_text())
     assert [r["path"] for r in package["resources"]] == [
@@ -193,7 +194,8 @@ def test_resampled_mono_segments_carry_their_offsets_in_the_metadata(
         "segment_seconds": 1.0,
         "segment_remainder": "pad",
     }
-    assert set(manifest["dataset"]["splits"]) == {"train"}
+    assert manifest["dataset"]["folders"] == ["train"]
+    assert manifest["dataset"]["splits"]["test"]["recordings"] == 0
     assert not (folder / "validation").exists() and not (folder / "test").exists()
 
 
@@ -248,6 +250,18 @@ def test_rows_without_audio_unreadable_or_too_short_are_left_out_and_counted(
     assert [r["noise_id"] for t in tables.values() for r in t] == ["NSE-1", "NSE-1"]
     skipped = json.loads((folder / "manifest.json").read_text())["dataset"]["skipped"]
     assert skipped == {"no_audio": 2, "too_short": 1, "unreadable": ["horn/NSE-4.wav"]}
+
+
+def test_a_split_left_empty_gets_no_folder_which_would_stop_the_loader(
+    media: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = catalogue(media, sites=3, per_site=1)  # one site a class: all go to train
+    folder = unzip(build(rows, options(media, rows)), tmp_path / "ds")
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["train"]
+    loaded = load_audiofolder(folder, tmp_path / "cache", monkeypatch)
+    assert list(loaded) == ["train"] and len(loaded["train"]) == 3
+    package = json.loads((folder / "datapackage.json").read_text())
+    assert [r["name"] for r in package["resources"]] == ["train"]
 
 
 def test_a_dataset_is_not_split_into_parts_and_needs_its_group_counts(media: Path) -> None:

@@ -125,7 +125,6 @@ def dataset_bundle(
     group_at = [names.index(g) for g in ds.group_by]
     splitter = _splitter(ds)
     shares = dict(zip(SPLITS, splitter.ratios, strict=True))
-    written = [s for s in SPLITS if s == "train" or shares[s] > 0]
     spec = ds.audio
     segmenting = spec.segment_seconds is not None
     header = [FILE_NAME, *columns, *(SEGMENT_COLUMNS if segmenting else ())]
@@ -138,8 +137,8 @@ def dataset_bundle(
     files: list[tuple[str, int]] = []
     spools: dict[str, IO[bytes]] = {
         s: tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-        for s in written
-        if s != "train"
+        for s in SPLITS[1:]
+        if shares[s] > 0
     }
     head = csv_line(c.name for c in header)
     try:
@@ -190,7 +189,11 @@ def dataset_bundle(
                 else:
                     spools[split].write(data)
         files.append((f"train/{METADATA}", size))
-        for split, spool in spools.items():
+        # A split folder with no example stops datasets' loader ("corresponds to no data"):
+        # an empty validation or test split is left out. (Train is written as it streams.)
+        written = ["train", *(s for s in spools if counts.files[s])]
+        for split in written[1:]:
+            spool = spools[split]
             size = spool.seek(0, 2)
             spool.seek(0)
             yield from archive.add_stream(f"{split}/{METADATA}", spool, size, deflate=True)
@@ -340,6 +343,7 @@ def _dataset_manifest(
                 "sits at frac(sha256(seed, label) + k / golden ratio), cut at the ratios"
             ),
         },
+        "folders": written,  # the splits with examples (an empty one has no folder)
         "splits": {
             s: {
                 "recordings": counts.recordings[s],
@@ -347,7 +351,7 @@ def _dataset_manifest(
                 "groups": len(counts.groups[s]) if grouped else counts.recordings[s],
                 "labels": dict(sorted(counts.labels[s].items())),
             }
-            for s in written
+            for s in SPLITS
         },
         "audio": {
             "format": (spec.output_format or "original").lower(),
