@@ -14,7 +14,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from noisebank.catalog import models as m
+from noisebank.exports import jobs
 from noisebank.exports.engine.tests.audiofolder import check_layout, load_audiofolder, unzip
+from noisebank.exports.models import ExportJob
 from noisebank.exports.tests.test_jobs_api import body_of, get, post, run_worker
 from noisebank.testing import make_recording
 
@@ -190,6 +192,10 @@ def test_an_export_job_makes_the_same_dataset_as_the_download(
     splits = {n.split("/")[0] for n in wav}
     assert len(splits) <= 2
     assert post(alice_client, body).status_code == 201  # the same data: the file is reused
+    # A re-run parses the stored options again into the same spec.
+    again = jobs.job_spec(ExportJob.objects.get(pk=job["id"]))
+    assert again.as_json()["options"]["dataset"] == stored
+    assert again.writer_options().dataset is not None
 
 
 @pytest.mark.parametrize(
