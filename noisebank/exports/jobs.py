@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from noisebank.catalog.filters import FilterError, ParamError, RecordingFilter, parse_filters
 from noisebank.exports.columns import ExportColumn, UnknownColumns, resolve_columns
+from noisebank.exports.dataset_options import dataset_json, dataset_params, parse_dataset
 from noisebank.exports.engine.writers import WriterOptions
 from noisebank.exports.models import ExportJob
 from noisebank.exports.services import (
@@ -58,7 +59,7 @@ STALE_SECONDS = 60
 # A job that kept its owner waiting longer than this is worth an email when it ends.
 NOTIFY_AFTER = timedelta(seconds=30)
 JOB_FOLDER = "jobs"
-OPTION_NAMES = {"bom", "excel_safe", "folder_template", "metadata"}
+OPTION_NAMES = {"bom", "excel_safe", "folder_template", "metadata", "dataset"}
 
 
 def export_storage() -> Storage:
@@ -73,7 +74,8 @@ class JobSpec:
     fmt: str
     filters: RecordingFilter
     columns: list[ExportColumn]
-    # Normalised: {"bom": bool, "excel_safe": bool} plus, for zip, the template and metadata.
+    # Normalised: {"bom": bool, "excel_safe": bool} plus, for zip, the template and metadata,
+    # and "dataset" (the dataset options, dataset_options.dataset_json) for a dataset bundle.
     options: dict[str, Any]
 
     def writer_options(self) -> WriterOptions:
@@ -81,10 +83,14 @@ class JobSpec:
             bom=self.options.get("bom", False), excel_safe=self.options.get("excel_safe", False)
         )
         if self.fmt == "zip":
+            dataset = None
+            if "dataset" in self.options:
+                dataset = parse_dataset(dataset_params(self.options["dataset"]), "zip")
             options = replace(
                 options,
                 folder_template=self.options["folder_template"],
                 bundle_metadata=self.options["metadata"],
+                dataset=dataset,
             )
         return options
 
@@ -193,8 +199,8 @@ def parse_job_spec(data: Any) -> JobSpec:
             )
         try:
             bom = _flag("bom", raw_options.get("bom", False))
-            given = raw_options.get("excel_safe")
-            excel_safe = None if given is None else _flag("excel_safe", given)
+            raw_safe = raw_options.get("excel_safe")
+            excel_safe = None if raw_safe is None else _flag("excel_safe", raw_safe)
             safety = csv_options(fmt, bom=bom, excel_safe=excel_safe)
         except FilterError as e:
             errors += e.errors
@@ -203,6 +209,15 @@ def parse_job_spec(data: Any) -> JobSpec:
         else:
             options["bom"] = safety.bom
             options["excel_safe"] = safety.excel_safe
+        try:
+            dataset_given = dataset_params(raw_options.get("dataset"))
+        except FilterError as e:
+            errors += e.errors
+            dataset_given = {}
+        if fmt != "zip" and dataset_given:
+            errors.append(
+                ParamError("options.dataset", "options.dataset: only for the zip format.")
+            )
         if fmt == "zip" and columns:
             given = {
                 k: str(raw_options[k])
@@ -210,15 +225,24 @@ def parse_job_spec(data: Any) -> JobSpec:
                 if raw_options.get(k)
             }
             try:
-                zipped = bundle_options(given, columns, WriterOptions())
+                zipped = bundle_options({**given, **dataset_given}, columns, WriterOptions())
             except FilterError as e:
-                errors += e.errors
+                errors += [_in_options(error, dataset_given) for error in e.errors]
             else:
                 options["folder_template"] = zipped.folder_template
                 options["metadata"] = zipped.bundle_metadata
+                if zipped.dataset is not None:
+                    options["dataset"] = dataset_json(zipped.dataset)
     if errors or filters is None:
         raise FilterError(errors)
     return JobSpec(fmt, filters, columns, options)
+
+
+def _in_options(error: ParamError, dataset: Mapping[str, str]) -> ParamError:
+    """A dataset option's error names it where the body holds it: options.dataset.<name>."""
+    if error.param in dataset and error.param != "dataset":
+        return ParamError(f"options.dataset.{error.param}", error.message)
+    return error
 
 
 def job_spec(job: ExportJob) -> JobSpec:

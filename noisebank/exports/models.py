@@ -31,7 +31,7 @@ class ExportJob(models.Model):
     # back to exactly this selection.
     filters = models.JSONField(default=list)
     columns = models.JSONField(default=list)  # column names, in order
-    options = models.JSONField(default=dict)  # bom, folder_template, metadata
+    options = models.JSONField(default=dict)  # bom, folder_template, metadata, dataset
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     rows_total = models.BigIntegerField(null=True, blank=True)
     rows_done = models.BigIntegerField(default=0)

@@ -24,8 +24,9 @@ from noisebank import __version__
 from noisebank.catalog.filters import RecordingFilter
 from noisebank.catalog.models import Recording
 from noisebank.exports.columns import COLUMNS, PRESETS, ExportColumn
+from noisebank.exports.dataset_options import dataset_json
 from noisebank.exports.engine.columns import Column
-from noisebank.exports.engine.writers import WRITERS, Row, Writer, WriterOptions
+from noisebank.exports.engine.writers import WRITERS, DatasetOptions, Row, Writer, WriterOptions
 from noisebank.exports.engine.writers.bundle import template_fields
 from noisebank.exports.engine.writers.csv import CsvWriter
 from noisebank.exports.source import ExportQuery, Snapshot, open_snapshot
@@ -170,13 +171,23 @@ def build_manifest(
         "format": fmt,
         "filters": filters.as_dict(),
         "columns": columns_spec(columns),
-        "options": {"bom": options.bom, "excel_safe": options.excel_safe},
+        "options": _options_manifest(options, fmt),
         "alterations": writer_for(fmt).alterations(options),
         "row_count": row_count,
         "snapshot_at": snapshot_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "database": database,
         "sha256": None,
     }
+
+
+def _options_manifest(options: WriterOptions, fmt: str) -> dict[str, Any]:
+    recorded: dict[str, Any] = {"bom": options.bom, "excel_safe": options.excel_safe}
+    if fmt == "zip":
+        recorded["folder_template"] = options.folder_template
+        recorded["metadata"] = options.bundle_metadata
+        if options.dataset is not None:
+            recorded["dataset"] = dataset_json(options.dataset)
+    return recorded
 
 
 def export_open(
@@ -194,16 +205,27 @@ def export_open(
     after a write does not apply: an export is the data as of the replica's snapshot."""
     writer = writer_for(fmt)
     options = options or WriterOptions()
+    dataset = options.dataset if fmt == "zip" else None
+    if dataset is not None:
+        columns = dataset_columns(columns, dataset)
     if fmt == "zip":
         hidden = template_columns(options.folder_template, columns)
         options = replace(options, bundle_extra_columns=tuple(c.column for c in hidden))
         selected = [*columns, *hidden, AUDIO_STORAGE_NAME]
     else:
         selected = list(columns)
-    query = ExportQuery(Recording.objects.matching(filters), selected)
+    selection = Recording.objects.matching(filters)
+    query = ExportQuery(selection, selected)
     snapshot = open_snapshot(alias or read_alias())
     try:
         row_count = snapshot.count(query)
+        if dataset is not None and dataset.group_by:
+            counts = snapshot.group_counts(
+                selection.exclude(audio=""),
+                [COLUMNS[g] for g in dataset.group_by],
+                COLUMNS[dataset.stratify_by] if dataset.stratify_by else None,
+            )
+            options = replace(options, dataset=replace(dataset, group_counts=counts))
     except BaseException:
         snapshot.close()
         raise
@@ -238,6 +260,14 @@ def audio_path(storage_name: str | None) -> Path | None:
     if Path(settings.MEDIA_ROOT).resolve() not in path.parents or not path.is_file():
         return None
     return path
+
+
+def dataset_columns(chosen: Sequence[ExportColumn], dataset: DatasetOptions) -> list[ExportColumn]:
+    """The chosen columns, then the label and group columns of a dataset's split when not
+    chosen: its metadata always says what each example was split by."""
+    names = {c.name for c in chosen}
+    wanted = [n for n in (dataset.stratify_by, *dataset.group_by) if n and n not in names]
+    return [*chosen, *(COLUMNS[n] for n in dict.fromkeys(wanted))]
 
 
 def template_columns(template: str, chosen: Sequence[ExportColumn]) -> list[ExportColumn]:

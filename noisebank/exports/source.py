@@ -21,11 +21,11 @@ from types import TracebackType
 from typing import Any
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.db.utils import load_backend
 
 from noisebank.exports.columns import ExportColumn
-from noisebank.exports.engine.writers import Row
+from noisebank.exports.engine.writers import GroupCount, Row
 
 FETCH_ROWS = 5_000
 COPY_CHUNK_BYTES = 256 * 1024
@@ -194,6 +194,30 @@ class Snapshot:
         with self.wrapper.cursor() as cur:
             cur.execute(sql, params)
             return int(cur.fetchone()[0])
+
+    def group_counts(
+        self,
+        selection: QuerySet[Any],
+        groups: Sequence[ExportColumn],
+        label: ExportColumn | None,
+    ) -> tuple[GroupCount, ...]:
+        """(group values, label, rows) for each distinct combination in the selection, in this
+        snapshot: one GROUP BY, so as many results as combinations, not rows."""
+        names = [f"g{i}" for i in range(len(groups))]
+        exprs = {n: c.expression for n, c in zip(names, groups, strict=True)}
+        if label is not None:
+            exprs["label"] = label.expression
+        grouped = selection.order_by().annotate(**exprs).values(*exprs)
+        sql, params = (
+            grouped.annotate(n=Count("id")).values_list(*exprs, "n").query.sql_with_params()
+        )
+        with self.wrapper.cursor() as cur:
+            cur.execute(sql, params)
+            found = cur.fetchall()
+        width = len(names)
+        return tuple(
+            (tuple(r[:width]), r[width] if label is not None else None, int(r[-1])) for r in found
+        )
 
     def rows(self, query: ExportQuery, *, fetch: int = FETCH_ROWS) -> Iterator[Row]:
         """Typed row tuples (see engine.columns.ColumnType).

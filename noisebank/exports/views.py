@@ -34,6 +34,7 @@ from noisebank.exports.columns import (
     UnknownColumns,
     resolve_columns,
 )
+from noisebank.exports.dataset_options import DATASET_PARAMETERS, parse_dataset
 from noisebank.exports.engine.writers import WriterOptions
 from noisebank.exports.engine.writers.bundle import check_template
 from noisebank.exports.services import UnknownFormat, csv_options, export_open, writer_for
@@ -43,7 +44,16 @@ from noisebank.ops.replica import read_alias
 
 logger = logging.getLogger("noisebank.exports")
 
-EXPORT_PARAMETERS = {"columns", "bom", "excel_safe", "manifest", "folder_template", "metadata"}
+EXPORT_PARAMETERS = {
+    "columns",
+    "bom",
+    "excel_safe",
+    "manifest",
+    "folder_template",
+    "metadata",
+    "dataset",
+    *DATASET_PARAMETERS,
+}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -102,6 +112,11 @@ def parse_export_params(
             options = bundle_options(params, columns, options)
         except FilterError as e:
             errors += e.errors
+    elif not errors:
+        try:
+            parse_dataset(params, fmt)  # dataset options given for another format: refused
+        except FilterError as e:
+            errors += e.errors
     if errors:
         raise FilterError(errors)
     return filters, columns, options, manifest_only
@@ -110,7 +125,8 @@ def parse_export_params(
 def bundle_options(
     params: Mapping[str, Any], columns: list[ExportColumn], options: WriterOptions
 ) -> WriterOptions:
-    """A ZIP bundle's folder template (placeholders: the chosen columns and ext) and metadata."""
+    """A ZIP bundle's folder template (placeholders: the chosen columns and ext), metadata and
+    dataset options (dataset_options.py)."""
     errors = []
     template = params.get("folder_template") or WriterOptions.folder_template
     try:
@@ -121,10 +137,24 @@ def bundle_options(
     metadata = params.get("metadata") or "csv"
     if metadata not in ("csv", "xlsx"):
         errors.append(ParamError("metadata", f"metadata={metadata}: use csv or xlsx."))
+    dataset = None
+    try:
+        dataset = parse_dataset(params, "zip")
+    except FilterError as e:
+        errors += e.errors
+    if dataset is not None and metadata != "csv":
+        errors.append(
+            ParamError(
+                "metadata", f"metadata={metadata}: a dataset's metadata is csv (audiofolder)."
+            )
+        )
     if errors:
         raise FilterError(errors)
     return replace(
-        options, folder_template=template, bundle_metadata="xlsx" if metadata == "xlsx" else "csv"
+        options,
+        folder_template=template,
+        bundle_metadata="xlsx" if metadata == "xlsx" else "csv",
+        dataset=dataset,
     )
 
 

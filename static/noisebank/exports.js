@@ -17,6 +17,7 @@
   var cancel = document.getElementById("export-cancel");
   var download = document.getElementById("export-download");
   var columnsBox = document.getElementById("export-columns");
+  var datasetBox = document.getElementById("export-dataset-options");
   var KEY = "noisebank.exportJob";
   var NOT_FILTERS = { sort: 1, size: 1, after: 1, page: 1 };
   var POLL_MS = 500;
@@ -53,6 +54,31 @@
       el.hidden = el.getAttribute("data-for-format") !== format.value;
     });
     columnsBox.hidden = preset.value !== "custom";
+    datasetBox.hidden = !isDataset();
+  }
+
+  function isDataset() {
+    return format.value === "zip" && !!(form.elements.dataset && form.elements.dataset.checked);
+  }
+
+  // The dataset fieldset as the API's options.dataset; empty fields are left to the server.
+  function datasetOptions() {
+    var f = form.elements;
+    var groups = Array.prototype.map.call(
+      form.querySelectorAll("input[name=group_by]:checked"), function (c) { return c.value; });
+    var options = {
+      split: [f.split_train.value, f.split_validation.value, f.split_test.value].map(
+        function (v) { return v.trim() === "" ? "0" : v.trim(); }).join(","),
+      stratify_by: f.stratify_by.value,
+      group_by: groups.length ? groups : ["none"],
+      mono: f.mono.checked,
+      segment_remainder: f.segment_remainder.value,
+      audio_format: f.audio_format.value
+    };
+    if (f.seed.value.trim() !== "") { options.seed = f.seed.value.trim(); }
+    if (f.sample_rate.value) { options.sample_rate = f.sample_rate.value; }
+    if (f.segment_seconds.value.trim() !== "") { options.segment_seconds = f.segment_seconds.value.trim(); }
+    return options;
   }
 
   function number(n) { return (n || 0).toLocaleString("en"); }
@@ -167,6 +193,7 @@
       excel_safe: !!(form.elements.excel_safe && form.elements.excel_safe.checked)
     };
     if (format.value === "zip") { options.folder_template = form.elements.folder_template.value; }
+    if (isDataset()) { options.dataset = datasetOptions(); }
     var body = { format: format.value, filters: filters(), columns: columns(), options: options };
     fetch(api, {
       method: "POST",
@@ -221,6 +248,7 @@
       if (!safetyTouched) { form.elements.excel_safe.checked = form.elements.bom.checked; }
     });
   }
+  if (form.elements.dataset) { form.elements.dataset.addEventListener("change", showFor); }
   showFor();
 
   // After a reload: the newest unfinished job, else the one this browser started last.

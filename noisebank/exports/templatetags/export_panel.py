@@ -6,6 +6,7 @@ from typing import Any
 from django import template
 
 from noisebank.exports.columns import COLUMNS, PRESET_HELP, PRESETS
+from noisebank.exports.dataset_options import GROUP_COLUMNS, LABEL_COLUMNS
 from noisebank.exports.engine.writers import WRITERS, WriterOptions
 from noisebank.exports.services import FORMATS
 
@@ -21,6 +22,8 @@ FORMAT_LABELS = {
 # The first is chosen when the page opens: the original columns and the levels, the export most
 # people want and half the cost of all 112 columns.
 PANEL_PRESETS = ("default", "all", "metadata", "acoustics")
+GROUP_LABELS = {"community": "site (community)", "recording_device": "device"}
+SAMPLE_RATES = (8_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
 
 
 @register.simple_tag
@@ -30,4 +33,7 @@ def export_panel_choices() -> dict[str, Any]:
         "presets": [(p, len(PRESETS[p]), PRESET_HELP[p]) for p in PANEL_PRESETS],
         "columns": [(c.name, c.column.label) for c in COLUMNS.values()],
         "folder_template": WriterOptions.folder_template,
+        "label_columns": LABEL_COLUMNS,
+        "group_columns": [(g, GROUP_LABELS.get(g, g)) for g in GROUP_COLUMNS],
+        "sample_rates": SAMPLE_RATES,
     }

@@ -3,6 +3,8 @@ real server and worker: the downloaded file holds exactly the rows of the filter
 
 import csv
 import io
+import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -306,6 +308,52 @@ def test_a_double_click_on_export_starts_one_job(open_page: OpenPage) -> None:
     page.wait_for_timeout(1_000)  # a second request, had there been one, has arrived by now
     assert posts == [page.url.split("/recordings/")[0] + "/api/v1/exports"]
     assert len([j for j in jobs(page) if j["id"] not in before]) == 1
+
+
+def test_the_panel_exports_an_ml_dataset_with_the_split_and_audio_chosen(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    page = open_page("researcher")
+    page.goto(f"/recordings/?category=Background&recorded_from={days_ago(30)}")
+    panel = page.locator("#export-panel")
+    assert panel.locator("#export-dataset-options").is_hidden()
+    panel.locator("select[name=format]").select_option("zip")
+    panel.locator("input[name=dataset]").check()
+    assert panel.locator("#export-dataset-options").is_visible()
+    panel.locator("input[name=split_train]").fill("70")
+    panel.locator("input[name=split_validation]").fill("20")
+    panel.locator("input[name=split_test]").fill("10")
+    panel.locator("select[name=stratify_by]").select_option("subclass")
+    panel.locator("input[name=group_by][value=collector]").check()
+    panel.locator("input[name=seed]").fill("42")
+    panel.locator("select[name=sample_rate]").select_option("16000")
+    panel.locator("input[name=mono]").check()
+    panel.locator("input[name=segment_seconds]").fill("2.5")
+    panel.locator("select[name=segment_remainder]").select_option("drop")
+    screenshot(page, "export-panel-dataset")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.click("#export-button")
+    assert posted.value.ok, posted.value.text()
+    job_id = str(posted.value.json()["id"])
+    assert posted.value.json()["options"]["dataset"] == {
+        "split": [0.7, 0.2, 0.1],
+        "seed": 42,
+        "stratify_by": "subclass",
+        "group_by": ["community", "collector"],
+        "sample_rate": 16_000,
+        "mono": True,
+        "segment_seconds": 2.5,
+        "segment_remainder": "drop",
+        "audio_format": "original",
+    }
+    assert wait_for_status(page, "done", "failed", "cancelled") == "done"
+    file = download(page, tmp_path, job_id)
+    with zipfile.ZipFile(file) as archive:
+        names = archive.namelist()
+        manifest = json.loads(archive.read("manifest.json"))
+    assert {"train/metadata.csv", "datapackage.json", "manifest.json"} <= set(names)
+    assert manifest["dataset"]["split"]["seed"] == 42
+    assert manifest["dataset"]["audio"]["sample_rate"] == 16_000
 
 
 def test_a_collector_sees_the_catalogue_but_no_export_panel(open_page: OpenPage) -> None:

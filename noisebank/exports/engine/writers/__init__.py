@@ -5,14 +5,31 @@ rows as it goes so memory stays flat; the caller streams the chunks to a client 
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from os import PathLike
 from typing import Any, Literal, Protocol
 
+from noisebank.exports.engine.audio import AudioSpec
 from noisebank.exports.engine.columns import Column
 
 Row = tuple[Any, ...]
+GroupCount = tuple[tuple[Any, ...], Any, int]  # (group column values, label, rows)
+
+
+@dataclass(frozen=True)
+class DatasetOptions:
+    """A ZIP bundle laid out as an ML dataset (see writers/dataset.py and engine/split.py)."""
+
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, validation, test
+    seed: int = 0
+    stratify_by: str | None = "class"  # a column; None: one stratum
+    group_by: tuple[str, ...] = ("community",)  # columns; (): each recording its own group
+    # Every distinct (group values, label) of the rows with audio and its row count: a grouped
+    # split is planned from these before the rows stream (the caller counts them in the same
+    # snapshot, one GROUP BY).
+    group_counts: tuple[GroupCount, ...] | None = None
+    audio: AudioSpec = field(default_factory=AudioSpec)
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,7 @@ class WriterOptions:
     # audio_path may use them; the metadata file leaves them out.
     bundle_extra_columns: tuple[Column, ...] = ()
     manifest: Mapping[str, Any] | None = None  # provenance; the bundle adds its file list
+    dataset: DatasetOptions | None = None  # lay the bundle out as an ML dataset
 
     def __post_init__(self) -> None:
         for name in ("sheet_rows", "row_group_rows"):

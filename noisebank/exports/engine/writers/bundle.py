@@ -105,15 +105,20 @@ class PathMaker:
         self.positions = {f: names.index(f) for f in template_fields(template) if f != "ext"}
         self.used = {r.casefold() for r in reserved}
 
-    def __call__(self, row: Row, source: Path) -> str:
+    def __call__(self, row: Row, source: Path, ext: str | None = None) -> str:
+        """The row's path; `ext` (the file's extension by default) fills {ext}, and when given
+        the path is made to end in it."""
         values = {name: _value_text(row[i]) for name, i in self.positions.items()}
-        values["ext"] = source.suffix[1:].lower()
+        values["ext"] = ext if ext is not None else source.suffix[1:].lower()
         raw = self.template.format_map(values)
         segments = [s for s in (_segment(part) for part in re.split(r"[/\\]", raw)) if s]
         path = "/".join(segments) or "audio"
-        return self._unique(path)
+        if ext is not None and not path.lower().endswith(f".{ext}"):
+            path += f".{ext}"
+        return self.reserve(path)
 
-    def _unique(self, path: str) -> str:
+    def reserve(self, path: str) -> str:
+        """`path`, or `path` with -2, -3, … before its extension if it is taken."""
         candidate, n = path, 1
         folder, _, name = path.rpartition("/")
         stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
@@ -150,6 +155,13 @@ def bundle_parts(
 
     Drain each part before asking for the next. With part_bytes None there is one part.
     """
+    if options.dataset is not None:
+        from noisebank.exports.engine.writers.dataset import dataset_bundle
+
+        if part_bytes is not None:
+            raise ValueError("a dataset bundle is written in one part")
+        yield dataset_bundle(columns, rows, options)
+        return
     if part_bytes is not None and part_bytes < MIN_PART_BYTES:
         raise ValueError(f"part size must be at least {MIN_PART_BYTES} bytes, not {part_bytes}")
     if options.bundle_metadata not in ("csv", "xlsx"):

@@ -75,6 +75,18 @@ class StreamingZip:
                 yield self.drain()
         yield self.drain()
 
+    def add_stream(
+        self, arcname: str, source: IO[bytes], size: int, *, deflate: bool = False
+    ) -> Iterator[bytes]:
+        """Like add_file, from an open file of `size` bytes (read from where it stands)."""
+        info = self._info(arcname, deflate)
+        info.file_size = size
+        with self._zip.open(info, "w") as member:
+            while block := source.read(COPY_CHUNK):
+                member.write(block)
+                yield self.drain()
+        yield self.drain()
+
     def close(self) -> bytes:
         """Write the central directory and return the last bytes."""
         self._zip.close()
