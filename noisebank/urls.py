@@ -7,6 +7,8 @@ from noisebank.api.urls import api
 from noisebank.exports import views as export_views
 from noisebank.ops import views as ops_views
 
+handler404 = "noisebank.views.page_not_found"
+
 admin.site.site_header = "Noisebank administration"
 admin.site.site_title = "Noisebank admin"
 

@@ -1,6 +1,7 @@
 """/api/v1/recordings (the list, keyset pages), its exports and the column dictionary."""
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -8,20 +9,18 @@ from django.http.response import HttpResponseBase
 from ninja import Router
 
 from noisebank.accounts.roles import can_browse
+from noisebank.api.errors import COMMON, error_response, param_errors
+from noisebank.api.responses import DataDictionary, RecordingPage
+from noisebank.api.schema import export_parameters, list_parameters
 from noisebank.catalog.counts import cached_count
-from noisebank.catalog.filters import (
-    FILTER_PARAMETERS,
-    HELP,
-    FilterError,
-    ParamError,
-    parse_filters,
-)
+from noisebank.catalog.filters import EARLIEST, LATEST, FilterError, ParamError, parse_filters
 from noisebank.catalog.models import Recording
-from noisebank.catalog.pagination import BadCursor, keyset_page
+from noisebank.catalog.pagination import keyset_page
 from noisebank.exports import views as export_views
 from noisebank.exports.columns import UnknownColumns, resolve_columns
+from noisebank.exports.engine.writers import WRITERS
 from noisebank.exports.engine.writers.csv import format_datetime
-from noisebank.exports.services import FORMATS
+from noisebank.exports.services import FORMATS, UnknownFormat, writer_for
 
 router = Router(tags=["recordings"])
 
@@ -30,29 +29,33 @@ LIST_DEFAULT_SIZE = 50
 LIST_COLUMNS = "summary"
 
 
-def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
+# The list's cursor is the position after the last row: its recording time in microseconds
+# since 1970 (or n when it has none) and its id, e.g. 1767225600000000~42. Every string of
+# that form is a valid position, so a client may also build one ("from this time on").
+LIST_CURSOR = re.compile(r"^(-?\d{1,17}|n)~(\d{1,18})$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-# The filter definition lives in one place (catalog.filters); the docs are generated from it.
-FILTER_DOCS = [
-    _param(p, HELP[p], {"type": "array", "items": {"type": "string"}})
-    if p in {"category", "class", "subclass", "region", "community", "dataset_type",
-             "collector", "microphone_type", "time_of_day", "status"}
-    else _param(p, HELP[p])
-    for p in FILTER_PARAMETERS
-]  # fmt: skip
-COLUMNS_DOC = _param(
-    "columns",
-    "Comma-separated column names and presets (default, all, metadata, acoustics, summary); "
-    "see /api/v1/columns.",
-)
+def list_cursor(recorded_at: datetime | None, pk: int) -> str:
+    at = "n" if recorded_at is None else str((recorded_at - _EPOCH) // _MICROSECOND)
+    return f"{at}~{pk}"
+
+
+def read_list_cursor(text: str) -> tuple[datetime | None, int]:
+    match = LIST_CURSOR.fullmatch(text)
+    if not match:
+        raise ValueError(
+            "The page cursor is not valid: pass the `next` of the previous page "
+            "(MICROSECONDS~ID, or n~ID)."
+        )
+    at, pk = match.groups()
+    if at == "n":
+        return None, int(pk)
+    try:
+        return _EPOCH + int(at) * _MICROSECOND, int(pk)
+    except OverflowError:  # before year 1 or after 9999: before or after every recording
+        return (EARLIEST if at.startswith("-") else LATEST), int(pk)
 
 
 def _json_value(value: Any) -> Any:
@@ -61,19 +64,14 @@ def _json_value(value: Any) -> Any:
 
 @router.get(
     "/recordings",
+    response={200: RecordingPage, **COMMON},
+    operation_id="list_recordings",
     summary="Recordings matching the filters, newest first, in keyset pages",
-    openapi_extra={
-        "parameters": [
-            *FILTER_DOCS,
-            COLUMNS_DOC,
-            _param("size", "Rows a page, 1-1000 (50).", {"type": "integer"}),
-            _param("cursor", "The `next` of the previous page."),
-        ]
-    },
+    openapi_extra={"parameters": list_parameters(LIST_SIZES, LIST_DEFAULT_SIZE)},
 )
 def recording_list(request: HttpRequest) -> HttpResponse:
     if not can_browse(request.user):
-        return JsonResponse({"detail": "Browsing needs the collector role or more."}, status=403)
+        return error_response(403, "Browsing needs the collector role or more.")
     errors: list[ParamError] = []
     try:
         filters = parse_filters(request.GET, extra={"columns", "size", "cursor"})
@@ -83,74 +81,119 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         columns = resolve_columns(export_views.joined(request.GET, "columns") or LIST_COLUMNS)
     except UnknownColumns as e:
         errors.append(ParamError("columns", str(e)))
+    after = None
+    raw_cursor = request.GET.get("cursor", "")
+    if raw_cursor:
+        try:
+            after = read_list_cursor(raw_cursor)
+        except ValueError as e:
+            errors.append(ParamError("cursor", str(e)))
     raw_size = request.GET.get("size", "").strip()
     size = LIST_DEFAULT_SIZE
     if raw_size:
-        if (
-            raw_size.isascii()
-            and raw_size.isdigit()
-            and LIST_SIZES[0] <= int(raw_size) <= LIST_SIZES[1]
-        ):
+        low, high = LIST_SIZES
+        if raw_size.isascii() and raw_size.isdigit() and low <= int(raw_size) <= high:
             size = int(raw_size)
         else:
             errors.append(
                 ParamError("size", f"size={raw_size[:40]}: must be a whole number, 1-1000.")
             )
     if errors:
-        return export_views.bad_request(errors)
+        return param_errors(errors)
 
     selection = Recording.objects.matching(filters)
     aliases = {f"c{i}": c.expression for i, c in enumerate(columns)}
     rows = selection.annotate(**aliases).values("id", "recorded_at", *aliases)
-    try:
-        page = keyset_page(
-            rows,
-            field="recorded_at",
-            descending=True,
-            nullable=True,
-            cursor=request.GET.get("cursor") or None,
-            size=size,
-            value_types=(datetime,),
-        )
-    except BadCursor as e:
-        return export_views.bad_request([ParamError("cursor", str(e))])
+    page = keyset_page(
+        rows,
+        field="recorded_at",
+        descending=True,
+        nullable=True,
+        cursor=None,
+        after=after,
+        size=size,
+    )
     results = [
         {c.name: _json_value(row[a]) for a, c in zip(aliases, columns, strict=True)}
         for row in page.items
     ]
+    last = page.items[-1] if page.next_cursor else None
+    following = list_cursor(last["recorded_at"], last["id"]) if last else None
     count = cached_count(filters, selection)
-    return JsonResponse({"count": count, "results": results, "next": page.next_cursor})
+    return JsonResponse({"count": count, "results": results, "next": following})
+
+
+# One operation a format: each takes its own options, answers its own content type.
+EXPORT_SUMMARIES = {
+    "csv": "Download the recordings matching the filters as CSV, streamed",
+    "xlsx": "Download the recordings matching the filters as Excel (XLSX), streamed",
+    "parquet": "Download the recordings matching the filters as Parquet, streamed",
+    "jsonl": "Download the recordings matching the filters as JSON Lines, streamed",
+    "zip": "Download a ZIP bundle: metadata file, audio files and manifest.json, streamed",
+    "dataset": "Download an ML dataset (Hugging Face audiofolder layout) as a ZIP, streamed",
+}
+EXPORT_DESCRIPTION = (
+    "Researchers and admins only. Headers: X-Row-Count (the rows that follow, counted in the "
+    "export's snapshot), X-Export-Snapshot, X-Noisebank-Manifest (the manifest, JSON). "
+    "manifest=1 answers the manifest as JSON instead of the file."
+)
+
+
+def _file_response(content_type: str) -> dict[str, Any]:
+    return {
+        "description": "The file, streamed (Content-Disposition: attachment), or with "
+        "manifest=1 the manifest as JSON.",
+        "content": {
+            content_type.split(";")[0]: {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+
+
+def _export_operation(fmt: str) -> None:
+    writer = WRITERS["zip" if fmt == "dataset" else fmt]
+    path = "/recordings/dataset.zip" if fmt == "dataset" else f"/recordings/export.{fmt}"
+    operation_id = "export_dataset" if fmt == "dataset" else f"export_recordings_{fmt}"
+
+    def export(request: HttpRequest) -> HttpResponseBase:
+        if fmt == "dataset":
+            return export_views.export_download(request, "zip", dataset=True)
+        return export_views.export_download(request, fmt)
+
+    export.__name__ = operation_id
+    router.get(
+        path,
+        response={**COMMON},
+        operation_id=operation_id,
+        summary=EXPORT_SUMMARIES[fmt],
+        description=EXPORT_DESCRIPTION,
+        url_name=operation_id,
+        openapi_extra={
+            "parameters": export_parameters(fmt),
+            "responses": {200: _file_response(writer.content_type)},
+        },
+    )(export)
+
+
+for _fmt in (*(f for f in FORMATS if f in WRITERS), "dataset"):
+    _export_operation(_fmt)
+
+
+@router.get("/recordings/export.{fmt}", include_in_schema=False)
+def export_unknown_format(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """export.xls and the like: there is no such file, and the answer says which there are."""
+    try:
+        writer_for(fmt)
+    except UnknownFormat as e:
+        return error_response(404, str(e), [ParamError("format", str(e))])
+    return export_views.export_download(request, fmt)  # a writer added after start-up
 
 
 @router.get(
-    "/recordings/export.{fmt}",
-    summary="Download the recordings matching the filters, streamed",
-    description=(
-        f"Formats: {', '.join(FORMATS)} (those whose writer this server has). Researchers and "
-        "admins only. Headers: X-Row-Count (the rows that follow, counted in the export's "
-        "snapshot), X-Export-Snapshot, X-Noisebank-Manifest. bom=1 starts a CSV with a byte "
-        "order mark for Excel (and turns excel_safe on unless excel_safe=0); manifest=1 "
-        "returns the manifest as JSON instead of the file."
-    ),
-    openapi_extra={
-        "parameters": [
-            *FILTER_DOCS,
-            COLUMNS_DOC,
-            _param("bom", "CSV: 1 to start with a UTF-8 byte order mark."),
-            _param(
-                "excel_safe",
-                "CSV: 1 to put a ' before text starting with = + - @ tab or CR, so Excel shows it "
-                "as text instead of running it (alters those values; the manifest says so). "
-                "Default: on with bom=1, else off (the file holds exactly the stored values).",
-            ),
-            _param("manifest", "1: the manifest (JSON) describing the selection, no file."),
-        ]
-    },
+    "/columns",
+    response={200: DataDictionary, **COMMON},
+    operation_id="list_columns",
+    summary="The data dictionary: every export column, the presets, filters",
 )
-def recording_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
-    return export_views.export_download(request, fmt)
-
-
-@router.get("/columns", summary="The data dictionary: every export column, the presets, filters")
 def columns(request: HttpRequest) -> HttpResponse:
     return JsonResponse(export_views.data_dictionary())

@@ -3,18 +3,27 @@ from ninja import NinjaAPI, Schema
 
 from noisebank import __version__
 from noisebank.accounts.roles import role_of
-from noisebank.api.auth import SessionOrToken
+from noisebank.api.auth import API_AUTH
+from noisebank.api.errors import COMMON, install_handlers
 from noisebank.api.recordings import router as recordings_router
+from noisebank.api.schema import ContractAPI
 from noisebank.exports.api import router as exports_router
 from noisebank.ingest.api import register as register_ingest
 
-api = NinjaAPI(
+api: NinjaAPI = ContractAPI(
     title="Noisebank API",
     version=__version__,
+    description=(
+        "Recordings, their measurements and exports. Authenticate with a bearer token "
+        "(`noisebank token create USER`, then `Authorization: Bearer nb_…`) or, in the "
+        "browser, the session cookie. Every error answers "
+        '`{"detail": "…", "errors": [{"param": "…", "message": "…"}]}`.'
+    ),
     urls_namespace="api",
-    auth=SessionOrToken(),
+    auth=API_AUTH,
     docs_url="/docs",
 )
+install_handlers(api)
 
 
 class Me(Schema):
@@ -22,7 +31,13 @@ class Me(Schema):
     role: str
 
 
-@api.get("/me", response=Me, summary="Who the request is authenticated as")
+@api.get(
+    "/me",
+    response={200: Me, **COMMON},
+    operation_id="me",
+    tags=["account"],
+    summary="Who the request is authenticated as",
+)
 def me(request: HttpRequest) -> Me:
     return Me(username=request.user.get_username(), role=role_of(request.user).group_name)
 

@@ -7,6 +7,7 @@ what an export holds.
     parse_filters(request.GET, extra={"size", "after"})  ->  RecordingFilter (or FilterError)
 """
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,6 +37,7 @@ RANGES = (("laeq_min", "laeq_max"), ("duration_min", "duration_max"))
 # What a filter bound may be: levels in dB (SPL or FS), durations in seconds (24 h recordings,
 # with room to spare).
 LEVEL_BOUNDS = (-200.0, 200.0)
+Q_MAX_LENGTH = 200
 DURATION_BOUNDS = (0.0, 1_000_000.0)
 REPEATABLE = {*TAXON_PARAMETERS, "status"}
 
@@ -80,6 +82,8 @@ class RecordingFilter:
     statuses: tuple[str, ...] = ()
     # The parameters as given (without the empty ones): for manifests, jobs and links.
     params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Said to a person, not errors: a range whose minimum is above its maximum.
+    notes: tuple[str, ...] = ()
 
     def query_items(self) -> list[tuple[str, str]]:
         """(name, value) pairs that parse back to this filter, in a stable order."""
@@ -172,9 +176,12 @@ class MomentField(forms.Field):
             pass
         else:
             start = datetime.combine(day, time(), tzinfo=UTC)
-            return start + timedelta(days=1) if self.end else start
+            return _later(start, timedelta(days=1)) if self.end else start
+        # RFC 3339 allows a lower-case t and z, and a leap second (23:59:60): the last moment
+        # of that minute here.
+        rfc = _LEAP_SECOND.sub(r"\1:59.999999", text.upper())
         try:
-            moment = datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(rfc)
         except ValueError:
             raise ValidationError(
                 f"{text!r} is not an ISO 8601 date or date-time (e.g. 2026-03-01 or "
@@ -182,8 +189,24 @@ class MomentField(forms.Field):
             ) from None
         if timezone.is_naive(moment):
             moment = moment.replace(tzinfo=UTC)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC moment there is
+            moment = EARLIEST if moment.year == 1 else LATEST
         # An inclusive end moment becomes the exclusive bound just after it.
-        return moment + timedelta(microseconds=1) if self.end else moment
+        return _later(moment, timedelta(microseconds=1)) if self.end else moment
+
+
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+_LEAP_SECOND = re.compile(r"(T\d\d:\d\d):60(?:[.,]\d+)?")
+
+
+def _later(moment: datetime, step: timedelta) -> datetime:
+    try:
+        return moment + step
+    except OverflowError:
+        return LATEST
 
 
 class NumberField(forms.FloatField):
@@ -203,7 +226,7 @@ class NumberField(forms.FloatField):
 
 
 class RecordingFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, strip=True)
+    q = forms.CharField(required=False, max_length=Q_MAX_LENGTH, strip=True)
     recorded_from = MomentField(end=False)
     recorded_to = MomentField(end=True)
     laeq_min = NumberField(*LEVEL_BOUNDS, "dB")
@@ -219,18 +242,21 @@ class RecordingFilterForm(forms.Form):
             label = "collector" if model is User else str(model._meta.verbose_name)
             self.fields[name] = TaxonField(model, name_field, name, label=label)
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
+    def empty_ranges(self) -> list[str]:
+        """A minimum above its maximum matches nothing: not an error (each bound is valid, and
+        an API client may build them apart), but worth saying on the page."""
+        notes = []
         for low, high in (("recorded_from", "recorded_to"), *RANGES):
-            lo, hi = data.get(low), data.get(high)
+            lo, hi = self.cleaned_data.get(low), self.cleaned_data.get(high)
             if lo is None or hi is None:
                 continue
             # recorded_to is held as the exclusive bound just after it, hence >= for moments.
             if lo >= hi if low == "recorded_from" else lo > hi:
                 word = "after" if low == "recorded_from" else "greater than"
-                message = f"{low}={self.data[low]} is {word} {high}={self.data[high]}"
-                self.add_error(low, ValidationError(message, code="range"))
-        return data
+                notes.append(
+                    f"{low}={self.data[low]} is {word} {high}={self.data[high]}: nothing can match."
+                )
+        return notes
 
 
 FILTER_PARAMETERS: tuple[str, ...] = (
@@ -297,13 +323,9 @@ def parse_filters(params: Mapping[str, Any], *, extra: Iterable[str] = ()) -> Re
         for p in FILTER_PARAMETERS:
             for error in form.errors.as_data().get(p, []):
                 message = " ".join(error.messages)
-                if error.code == "range":
-                    pass
-                elif p in REPEATABLE:  # the message names the value at fault
-                    message = f"{p}: {message}"
-                else:
-                    message = f"{p}={kept[p][-1]}: {message}"
-                errors.append(ParamError(p, message + "."))
+                # A repeatable filter's message names the value at fault; others show it.
+                where = p if p in REPEATABLE else f"{p}={kept[p][-1]}"
+                errors.append(ParamError(p, f"{where}: {message}."))
     if errors:
         raise FilterError(errors)
     data = form.cleaned_data
@@ -318,6 +340,7 @@ def parse_filters(params: Mapping[str, Any], *, extra: Iterable[str] = ()) -> Re
         duration_max=data.get("duration_max"),
         statuses=data.get("status") or (),
         params=kept,
+        notes=tuple(form.empty_ranges()),
     )
 
 

@@ -117,6 +117,7 @@ def keyset_page(
     unique: bool = False,
     value_types: tuple[type, ...] = (str, int, float, datetime),
     tag: str | None = None,
+    after: tuple[Any, int] | None = None,
 ) -> Page[T]:
     """One page of `queryset` ordered by (`field`, id), NULLs of a nullable `field` last.
 
@@ -125,10 +126,10 @@ def keyset_page(
     served by one index on that table. Rows may be model instances or dicts (a .values()
     queryset that includes `field` and id). A `unique` field needs no id to break ties, so
     its own index serves the order. A cursor whose value is not one of `value_types`
-    (or whose tag is not `tag`) is a BadCursor, not a database error.
+    (or whose tag is not `tag`) is a BadCursor, not a database error. `after`, instead of a
+    cursor, is the (value, id) a caller decoded itself.
     """
     direction = "-" if descending else ""
-    after: tuple[Any, int] | None = None
     if cursor:
         after = decode_cursor(cursor, tag=tag, allow_null=nullable)
         value = after[0]

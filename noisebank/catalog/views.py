@@ -302,6 +302,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             "total": cached_count(filters, selection),
             "columns": columns,
             "is_filtered": bool(items),
+            "notes": filters.notes,
             "first_url": _query(items, **here),
             "next_url": _query(items, **here, after=page.next_cursor) if page.next_cursor else None,
             "size_urls": [(s, _query(items, sort=here["sort"], size=s)) for s in PAGE_SIZES],

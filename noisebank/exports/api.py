@@ -19,8 +19,12 @@ from django.urls import reverse
 from ninja import Router
 
 from noisebank.accounts.roles import can_export, is_admin
+from noisebank.api.errors import COMMON, ErrorOut, error_response
+from noisebank.api.responses import ExportJobList, ExportJobOut
+from noisebank.api.schema import FLAG, query_param
 from noisebank.catalog.filters import FilterError, ParamError
 from noisebank.exports import jobs
+from noisebank.exports.job_schema import DOWNLOAD_RESPONSE, JOB_BODY
 from noisebank.exports.models import ExportJob
 from noisebank.exports.views import bad_request, forbidden
 from noisebank.files import protected_storage_response
@@ -96,10 +100,36 @@ def _job_or_none(request: HttpRequest, job_id: str) -> ExportJob | None:
 
 
 def not_found() -> JsonResponse:
-    return JsonResponse({"detail": "No such export job."}, status=404)
+    return error_response(404, "No such export job.")
 
 
-@router.post("/exports", summary="Start an export job for the filters, columns and format")
+JOB_LINKS = {
+    "get_export": {"operationId": "get_export", "parameters": {"job_id": "$response.body#/id"}},
+    "cancel_export": {
+        "operationId": "cancel_export",
+        "parameters": {"job_id": "$response.body#/id"},
+    },
+    "download_export": {
+        "operationId": "download_export",
+        "parameters": {"job_id": "$response.body#/id"},
+    },
+}
+
+
+@router.post(
+    "/exports",
+    response={200: ExportJobOut, 201: ExportJobOut, 202: ExportJobOut, **COMMON},
+    operation_id="create_export",
+    summary="Start an export job for the filters, columns and format",
+    description=(
+        "202: queued. 201: done at once, a finished file of the same selection and unchanged "
+        "data reused. 200: your identical job that is still queued or running."
+    ),
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": JOB_BODY}}},
+        "responses": {code: {"links": JOB_LINKS} for code in (200, 201, 202)},
+    },
+)
 def export_job_create(request: HttpRequest) -> HttpResponseBase:
     if not can_export(request.user):
         return forbidden()
@@ -108,9 +138,9 @@ def export_job_create(request: HttpRequest) -> HttpResponseBase:
     except (ValueError, UnicodeDecodeError):
         return bad_request([ParamError("body", "The body is not valid JSON.")])
     try:
-        spec = jobs.parse_job_spec(data)
+        spec = jobs.parse_job_spec(data, stored=False)
     except FilterError as e:
-        return JsonResponse(e.as_json(), status=400)
+        return bad_request(e.errors)
     job, created = jobs.job_create(owner=request.user, spec=spec)  # type: ignore[arg-type]
     job = visible_jobs(request.user).get(pk=job.pk)
     status = 200 if not created else 201 if job.status == Status.DONE else 202
@@ -119,7 +149,31 @@ def export_job_create(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
-@router.get("/exports", summary="Export jobs, newest first (yours; an admin sees everyone's)")
+@router.get(
+    "/exports",
+    response={200: ExportJobList, **COMMON},
+    operation_id="list_exports",
+    summary="Export jobs, newest first (yours; an admin sees everyone's)",
+    openapi_extra={
+        "parameters": [
+            query_param("mine", "1: only your own (for an admin).", FLAG),
+            {
+                **query_param(
+                    "status",
+                    "Only jobs in these states (comma-separated).",
+                    {"type": "array", "items": {"type": "string", "enum": list(Status.values)}},
+                ),
+                "style": "form",
+                "explode": False,
+            },
+            query_param(
+                "size",
+                f"How many, 1-{LIST_MAX}.",
+                {"type": "integer", "minimum": 1, "maximum": LIST_MAX, "default": 50},
+            ),
+        ]
+    },
+)
 def export_job_list(request: HttpRequest) -> HttpResponseBase:
     if not can_export(request.user):
         return forbidden()
@@ -129,7 +183,10 @@ def export_job_list(request: HttpRequest) -> HttpResponseBase:
         ParamError(p, f"Unknown parameter: {p}. Known: mine, size, status.") for p in unknown
     ]
     selection = visible_jobs(request.user)
-    if request.GET.get("mine", "") in {"1", "true", "yes"}:
+    mine = request.GET.get("mine", "").strip().lower()
+    if mine not in FLAG["enum"] and mine:
+        errors.append(ParamError("mine", f"mine={mine[:40]}: use 1 or 0."))
+    if mine in {"1", "true", "yes", "on"}:
         selection = selection.filter(owner=request.user)
     statuses = [s.strip() for s in request.GET.get("status", "").split(",") if s.strip()]
     bad = [s for s in statuses if s not in Status.values]
@@ -149,7 +206,13 @@ def export_job_list(request: HttpRequest) -> HttpResponseBase:
     return JsonResponse({"results": [job_json(j) for j in page]})
 
 
-@router.get("/exports/{job_id}", url_name="export_job", summary="An export job's progress")
+@router.get(
+    "/exports/{job_id}",
+    response={200: ExportJobOut, **COMMON, 404: ErrorOut},
+    url_name="export_job",
+    operation_id="get_export",
+    summary="An export job's progress",
+)
 def export_job_detail(request: HttpRequest, job_id: str) -> HttpResponseBase:
     if not can_export(request.user):
         return forbidden()
@@ -163,7 +226,13 @@ def export_job_detail(request: HttpRequest, job_id: str) -> HttpResponseBase:
     return JsonResponse(body)
 
 
-@router.post("/exports/{job_id}/cancel", summary="Stop a queued or running export job")
+@router.post(
+    "/exports/{job_id}/cancel",
+    response={200: ExportJobOut, **COMMON, 404: ErrorOut, 409: ErrorOut},
+    operation_id="cancel_export",
+    summary="Stop a queued or running export job",
+    description="409 when the job has already ended (done, failed, expired).",
+)
 def export_job_cancel(request: HttpRequest, job_id: str) -> HttpResponseBase:
     if not can_export(request.user):
         return forbidden()
@@ -171,16 +240,22 @@ def export_job_cancel(request: HttpRequest, job_id: str) -> HttpResponseBase:
     if job is None:
         return not_found()
     if not jobs.job_cancel(job) and job.status != Status.CANCELLED:
-        body = job_json(job)
-        body["detail"] = f"The job is already {job.status}; only a queued or running one stops."
-        return JsonResponse(body, status=409)
+        return error_response(
+            409,
+            f"The job is already {job.status}; only a queued or running one stops.",
+            job=job_json(job),
+        )
     return JsonResponse(job_json(job))
 
 
 @router.get(
     "/exports/{job_id}/download",
+    response={**COMMON, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, 416: ErrorOut},
     url_name="export_job_download",
+    operation_id="download_export",
     summary="The finished file (Content-Length; Range requests resume a download)",
+    description="409 before the job is done; 410 once it has expired or its file is gone.",
+    openapi_extra={"responses": {200: DOWNLOAD_RESPONSE, 206: DOWNLOAD_RESPONSE}},
 )
 def export_job_download(request: HttpRequest, job_id: str) -> HttpResponseBase:
     if not can_export(request.user):
@@ -190,13 +265,11 @@ def export_job_download(request: HttpRequest, job_id: str) -> HttpResponseBase:
         return not_found()
     job = jobs.job_check_stale(job)
     if job.status == Status.EXPIRED:
-        return JsonResponse({"detail": "This export has expired; run it again."}, status=410)
+        return error_response(410, "This export has expired; run it again.")
     if job.status != Status.DONE:
-        return JsonResponse(
-            {"detail": f"The export is {job.status}: there is no file to download."}, status=409
-        )
+        return error_response(409, f"The export is {job.status}: there is no file to download.")
     if not jobs.file_exists(job.file_name):
-        return JsonResponse({"detail": "The file is gone; run the export again."}, status=410)
+        return error_response(410, "The file is gone; run the export again.")
     return protected_storage_response(
         request,
         jobs.export_storage(),

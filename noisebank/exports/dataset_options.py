@@ -21,6 +21,7 @@ GROUP_COLUMNS = ("community", "region", "collector", "recording_device")
 SAMPLE_RATES = (1_000, 384_000)
 MAX_SEGMENT_SECONDS = 3_600.0
 MAX_SEED = 2**32 - 1
+MAX_SHARE = 1e6
 DATASET_PARAMETERS = (
     "split",
     "seed",
@@ -87,12 +88,17 @@ def parse_dataset(params: Mapping[str, str], fmt: str) -> DatasetOptions | None:
         numbers = [p for p in parts if p is not None]
         if len(numbers) == len(parts):
             total = sum(numbers)
-            if len(numbers) != 3 or any(n < 0 for n in numbers) or numbers[0] <= 0 or total <= 0:
+            if (
+                len(numbers) != 3
+                or any(not 0 <= n <= MAX_SHARE for n in numbers)
+                or numbers[0] <= 0
+                or total <= 0
+            ):
                 errors.append(
                     ParamError(
                         "split",
                         f"split={get['split']}: three shares, train,validation,test (80,10,10 "
-                        "or 0.8,0.1,0.1), none below 0, train above 0.",
+                        f"or 0.8,0.1,0.1), each 0 to {MAX_SHARE:,.0f}, train above 0.",
                     )
                 )
             else:

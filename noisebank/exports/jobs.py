@@ -147,10 +147,15 @@ def _flag(name: str, value: Any) -> bool:
     raise FilterError([ParamError(name, f"{name}={value}: use true or false.")])
 
 
-def parse_job_spec(data: Any) -> JobSpec:
-    """The body of POST /api/v1/exports, validated; FilterError names every bad parameter."""
+def parse_job_spec(data: Any, *, stored: bool = True) -> JobSpec:
+    """The body of POST /api/v1/exports (`stored=False`: checked against its published schema,
+    job_schema.JOB_BODY, first), or a stored job's spec; FilterError names every bad parameter.
+    """
+    from noisebank.exports.job_schema import format_error, shape_errors
     from noisebank.exports.views import bundle_options
 
+    if not stored and (wrong := format_error(data)):
+        raise FilterError([wrong])
     if not isinstance(data, Mapping):
         raise FilterError([ParamError("body", "Send a JSON object: format, filters, columns.")])
     errors: list[ParamError] = []
@@ -233,6 +238,10 @@ def parse_job_spec(data: Any) -> JobSpec:
                 options["metadata"] = zipped.bundle_metadata
                 if zipped.dataset is not None:
                     options["dataset"] = dataset_json(zipped.dataset)
+    if not errors and not stored:
+        # What the checks above let through but the published schema does not: "80" for a
+        # number, "yes" for true, a query string for the filters object.
+        errors = shape_errors(dict(data))
     if errors or filters is None:
         raise FilterError(errors)
     return JobSpec(fmt, filters, columns, options)

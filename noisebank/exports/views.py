@@ -14,6 +14,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from noisebank.accounts.roles import can_export
+from noisebank.api.errors import error_response, param_errors
 from noisebank.catalog.filters import (
     FILTER_PARAMETERS,
     HELP,
@@ -59,11 +60,11 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def bad_request(errors: list[ParamError]) -> JsonResponse:
-    return JsonResponse(FilterError(errors).as_json(), status=400)
+    return param_errors(errors)
 
 
 def forbidden(message: str = "Exports need the researcher or admin role.") -> JsonResponse:
-    return JsonResponse({"detail": message}, status=403)
+    return error_response(403, message)
 
 
 def flag(params: Mapping[str, str], name: str) -> bool:
@@ -168,14 +169,19 @@ def manifest_headers(manifest: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def export_download(request: HttpRequest, fmt: str) -> HttpResponseBase:
-    """GET /api/v1/recordings/export.<fmt>?<filters>&columns=…&bom=1&excel_safe=1&manifest=1"""
+def export_download(request: HttpRequest, fmt: str, *, dataset: bool = False) -> HttpResponseBase:
+    """GET /api/v1/recordings/export.<fmt>?<filters>&columns=…&bom=1&excel_safe=1&manifest=1,
+    and /api/v1/recordings/dataset.zip?… (`dataset`: a ZIP bundle laid out as an ML dataset)."""
     if not can_export(request.user):
         return forbidden()
+    params: Any = request.GET
+    if dataset:
+        params = params.copy()
+        params["dataset"] = "1"
     try:
-        filters, columns, options, manifest_only = parse_export_params(request.GET, fmt)
+        filters, columns, options, manifest_only = parse_export_params(params, fmt)
     except FilterError as e:
-        return JsonResponse(e.as_json(), status=400)
+        return bad_request(e.errors)
     export = export_open(filters=filters, columns=columns, fmt=fmt, options=options)
     if manifest_only:
         export.close()

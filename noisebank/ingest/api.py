@@ -16,18 +16,20 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, cast
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import reverse
-from ninja import File, Router, Schema
+from ninja import Field, File, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from noisebank.accounts.roles import can_browse, can_upload
+from noisebank.api.errors import COMMON, ErrorOut, error_response
+from noisebank.api.responses import ChunkAccepted, ManifestRows, RecordingDetail
+from noisebank.catalog.filters import ParamError
 from noisebank.catalog.models import Recording
 from noisebank.ingest import chunks
 from noisebank.ingest.manifest import ManifestInvalid, read_manifest
@@ -45,10 +47,6 @@ STATUS_OF_KIND = {
 IGNORED_FIELDS = {"file", "csrfmiddlewaretoken"}
 
 
-class Problem(Schema):
-    detail: str
-
-
 class CreatedOut(Schema):
     noise_id: str
     status: str
@@ -57,8 +55,10 @@ class CreatedOut(Schema):
 
 
 class UploadStart(Schema):
-    filename: str
-    size: int
+    filename: str = Field(min_length=1, max_length=255)
+    # At least 1 (an empty file is refused with 422); the most is the server's upload limit,
+    # a setting (413 above it).
+    size: int = Field(description="The file's size in bytes.", json_schema_extra={"minimum": 1})
 
 
 class UploadOut(Schema):
@@ -69,38 +69,12 @@ class UploadOut(Schema):
     chunk_size: int
 
 
-class RecordingOut(Schema):
-    noise_id: str
-    name: str
-    status: str
-    error: str
-    url: str
-    description: str
-    collector: str | None
-    dataset_type: str | None
-    category: str | None
-    sound_class: str | None
-    subclass: str | None
-    region: str | None
-    community: str | None
-    time_of_day: str | None
-    device: str | None
-    microphone_type: str | None
-    latitude: float | None
-    longitude: float | None
-    recorded_at: datetime | None  # null when the uploader did not say
-    created_at: datetime
-    calibration_offset_db: float | None
-    original_filename: str
-    size_bytes: int | None
-    sha256: str | None
-    has_audio: bool
-    features: dict[str, Any] | None
-    levels: dict[str, Any] | None
-
-
 def problem(status: int, detail: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"detail": detail, **extra}, status=status)
+    errors = extra.pop("errors", None) or []
+    # An upload's metadata errors are {field: [messages]}: one {param, message} each.
+    if isinstance(errors, dict):
+        errors = [ParamError(k, m) for k, ms in errors.items() for m in ms]
+    return error_response(status, detail, errors, **extra)
 
 
 def rejected(e: UploadRejected) -> JsonResponse:
@@ -325,60 +299,103 @@ def check_manifest(request: HttpRequest, manifest: UploadedFile = File(...)) -> 
     return {"rows": [{"line": r.line, "file": r.file, "metadata": r.metadata} for r in rows]}
 
 
+UPLOAD_LINKS = {
+    op: {"operationId": op, "parameters": {"upload_id": "$response.body#/upload_id"}}
+    for op in ("get_upload", "put_chunk", "finish_upload", "abort_upload")
+}
+RECORDING_LINKS = {
+    "get_recording": {
+        "operationId": "get_recording",
+        "parameters": {"noise_id": "$response.body#/noise_id"},
+    }
+}
+
+
 def register(router: Router) -> None:
-    codes = frozenset({400, 403, 404, 409, 410, 413, 416, 422})
+    errors = {**COMMON, 404: ErrorOut}
+    upload_errors = {**errors, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
     router.post(
         "/recordings",
-        response={201: CreatedOut, codes: Problem},
+        response={201: CreatedOut, **upload_errors},
+        operation_id="create_recording",
         summary="Upload one recording (multipart: `file` + metadata fields)",
         description=(
             "Metadata fields: name, description, dataset_type, category, sound_class (or class), "
             "subclass, region, community, time_of_day, device, microphone_type (each an id or an "
             "exact name, case-insensitive), latitude, longitude, recorded_at (ISO 8601), "
             "calibration_offset_db. The audio is measured in the background: poll "
-            "GET /recordings/{noise_id} until status is ready or failed."
+            "GET /recordings/{noise_id} until status is ready or failed. 409: the same file is "
+            "in the catalogue already (existing_noise_id); 413: too large; 422: not audio we "
+            "can read."
         ),
         tags=["recordings"],
+        openapi_extra={"responses": {201: {"links": RECORDING_LINKS}}},
     )(create_recording)
     router.get(
         "/recordings/{slug:noise_id}",
-        response={200: RecordingOut, codes: Problem},
+        response={200: RecordingDetail, **errors},
+        operation_id="get_recording",
         summary="One recording with its status, features and levels",
         tags=["recordings"],
     )(get_recording)
     router.post(
         "/uploads/manifest",
-        response={200: dict, codes: Problem},
+        response={200: ManifestRows, **errors},
+        operation_id="check_manifest",
         summary="Check a CSV manifest; returns its rows",
         tags=["uploads"],
     )(check_manifest)
     router.post(
         "/uploads",
-        response={201: UploadOut, codes: Problem},
+        response={201: UploadOut, **upload_errors},
+        operation_id="start_upload",
         summary="Start a resumable chunked upload",
         tags=["uploads"],
+        openapi_extra={"responses": {201: {"links": UPLOAD_LINKS}}},
     )(start_upload)
     router.get(
         "/uploads/{uuid:upload_id}",
-        response={200: UploadOut, codes: Problem},
+        response={200: UploadOut, **errors},
+        operation_id="get_upload",
         summary="A chunked upload's offset: where to resume",
         tags=["uploads"],
     )(upload_status)
     router.put(
         "/uploads/{uuid:upload_id}",
-        response={200: dict, codes: Problem},
+        response={200: ChunkAccepted, **errors, 409: ErrorOut, 413: ErrorOut, 416: ErrorOut},
+        operation_id="put_chunk",
         summary="Send one chunk (raw body, Content-Range: bytes FIRST-LAST/SIZE)",
         tags=["uploads"],
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": "Content-Range",
+                    "in": "header",
+                    "required": True,
+                    "description": "Where the chunk goes: bytes FIRST-LAST/SIZE (SIZE as started).",
+                    "schema": {"type": "string", "pattern": r"^bytes \d{1,15}-\d{1,15}/\d{1,15}$"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            },
+        },
     )(put_chunk)
     router.post(
         "/uploads/{uuid:upload_id}/finish",
-        response={201: CreatedOut, codes: Problem},
+        response={201: CreatedOut, **upload_errors},
+        operation_id="finish_upload",
         summary="Finish a chunked upload with its metadata (JSON object or form fields)",
         tags=["uploads"],
+        openapi_extra={"responses": {201: {"links": RECORDING_LINKS}}},
     )(finish_upload)
     router.delete(
         "/uploads/{uuid:upload_id}",
-        response={204: None, codes: Problem},
+        response={204: None, **errors},
+        operation_id="abort_upload",
         summary="Abort a chunked upload",
         tags=["uploads"],
     )(abort_upload)

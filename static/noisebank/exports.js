@@ -20,6 +20,7 @@
   var datasetBox = document.getElementById("export-dataset-options");
   var KEY = "noisebank.exportJob";
   var NOT_FILTERS = { sort: 1, size: 1, after: 1, page: 1 };
+  var NUMBERS = { laeq_min: 1, laeq_max: 1, duration_min: 1, duration_max: 1 };
   var POLL_MS = 500;
   // A small export is done in a second or two: ask more often at first, so the link shows as
   // soon as the file is ready rather than up to half a second later.
@@ -35,12 +36,18 @@
     return input ? input.value : "";
   }
 
+  // The address bar's filters as the job API takes them: numbers as numbers, a repeated
+  // parameter as a list.
   function filters() {
-    var pairs = [];
+    var out = {};
     new URLSearchParams(window.location.search).forEach(function (value, name) {
-      if (!NOT_FILTERS[name] && value.trim() !== "") { pairs.push([name, value]); }
+      if (NOT_FILTERS[name] || value.trim() === "") { return; }
+      var typed = NUMBERS[name] && value.trim() !== "" && !isNaN(Number(value)) ? Number(value) : value;
+      if (!(name in out)) { out[name] = typed; return; }
+      if (!Array.isArray(out[name])) { out[name] = [out[name]]; }
+      out[name].push(typed);
     });
-    return pairs;
+    return out;
   }
 
   function columns() {
@@ -68,16 +75,19 @@
       form.querySelectorAll("input[name=group_by]:checked"), function (c) { return c.value; });
     var options = {
       split: [f.split_train.value, f.split_validation.value, f.split_test.value].map(
-        function (v) { return v.trim() === "" ? "0" : v.trim(); }).join(","),
+        function (v) { return v.trim() === "" ? 0 : Number(v.trim()); }),
       stratify_by: f.stratify_by.value,
       group_by: groups.length ? groups : ["none"],
       mono: f.mono.checked,
       segment_remainder: f.segment_remainder.value,
       audio_format: f.audio_format.value
     };
-    if (f.seed.value.trim() !== "") { options.seed = f.seed.value.trim(); }
-    if (f.sample_rate.value) { options.sample_rate = f.sample_rate.value; }
-    if (f.segment_seconds.value.trim() !== "") { options.segment_seconds = f.segment_seconds.value.trim(); }
+    // Numbers as numbers: the job API takes typed JSON (a text in a box that is not a number
+    // goes as it is, and the API names the option).
+    function typed(text) { var t = text.trim(); return t !== "" && !isNaN(Number(t)) ? Number(t) : t; }
+    if (f.seed.value.trim() !== "") { options.seed = typed(f.seed.value); }
+    if (f.sample_rate.value) { options.sample_rate = typed(f.sample_rate.value); }
+    if (f.segment_seconds.value.trim() !== "") { options.segment_seconds = typed(f.segment_seconds.value); }
     return options;
   }
 
@@ -188,10 +198,12 @@
     if (button.disabled) { return; }
     button.disabled = true;
     showError("");
-    var options = {
-      bom: !!(form.elements.bom && form.elements.bom.checked),
-      excel_safe: !!(form.elements.excel_safe && form.elements.excel_safe.checked)
-    };
+    // Each format takes its own options (the API refuses the others).
+    var options = {};
+    if (format.value === "csv") {
+      options.bom = !!(form.elements.bom && form.elements.bom.checked);
+      options.excel_safe = !!(form.elements.excel_safe && form.elements.excel_safe.checked);
+    }
     if (format.value === "zip") { options.folder_template = form.elements.folder_template.value; }
     if (isDataset()) { options.dataset = datasetOptions(); }
     var body = { format: format.value, filters: filters(), columns: columns(), options: options };

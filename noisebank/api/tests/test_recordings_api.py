@@ -122,7 +122,11 @@ def test_openapi_documents_the_filters(alice_client: Client, db: None) -> None:
     schema = alice_client.get("/api/v1/openapi.json").json()
     params = {p["name"] for p in schema["paths"]["/api/v1/recordings"]["get"]["parameters"]}
     assert {"q", "category", "recorded_from", "laeq_max", "status", "cursor"} <= params
-    assert "/api/v1/recordings/export.{fmt}" in schema["paths"]
+    for fmt in ("csv", "xlsx", "parquet", "jsonl", "zip"):
+        assert schema["paths"][f"/api/v1/recordings/export.{fmt}"]["get"]["operationId"] == (
+            f"export_recordings_{fmt}"
+        )
+    assert "/api/v1/recordings/dataset.zip" in schema["paths"]
 
 
 def test_the_same_bad_number_is_refused_by_the_list_the_page_and_the_export(

@@ -463,15 +463,12 @@ def _cursor(*payload: Any) -> str:
         (f"sort=-recorded_at&after={encode_cursor(80.0, 1, 'recorded_at')}", "does not fit"),
         (f"after={_cursor({'dt': 'yesterday'}, 1, 'recorded_at')}", "The page cursor is not valid"),
         (f"after={_cursor([1], 1, 'recorded_at')}", "The page cursor is not valid"),
-        ("laeq_min=90&laeq_max=80", "laeq_min=90 is greater than laeq_max=80."),
-        ("duration_min=9&duration_max=1", "duration_min=9 is greater than duration_max=1."),
         ("laeq_min=loud", "laeq_min=loud: must be a number."),
         ("laeq_max=nan", "laeq_max=nan: "),
         ("duration_min=1e999", "duration_min=1e999: "),
         ("recorded_from=tomorrow", "recorded_from=tomorrow: "),
         ("recorded_from=2026-02-30", "recorded_from=2026-02-30: "),
         ("recorded_to=2026-13-01T25:00", "recorded_to=2026-13-01T25:00: "),
-        ("recorded_from=2026-03-02&recorded_to=2026-03-01", "is after recorded_to=2026-03-01"),
         ("category=Nope", "category: there is no category named &#x27;Nope&#x27;."),
         ("class=999999", "class: there is no class with id 999999."),
         ("collector=%00", "collector: there is no collector named"),
@@ -543,3 +540,14 @@ def test_anonymous_is_sent_to_log_in(client: Client, db: None) -> None:
     response = client.get("/recordings/?category=Horns")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_minimum_above_its_maximum_shows_an_empty_list_and_says_why(
+    alice_client: Client, five: list[Recording]
+) -> None:
+    response = alice_client.get("/recordings/?laeq_min=90&laeq_max=80")
+    assert response.status_code == 200
+    assert response.context["total"] == 0
+    assert (
+        "laeq_min=90 is greater than laeq_max=80: nothing can match." in response.content.decode()
+    )

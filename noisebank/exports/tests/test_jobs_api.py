@@ -99,14 +99,21 @@ def test_job_file_equals_the_direct_download_of_the_same_filters(
     assert file["Content-Disposition"].startswith('attachment; filename="noisebank-recordings-')
 
 
-def test_filters_may_be_the_page_query_string(
+def test_filters_are_an_object_with_lists_for_repeated_ones(
     alice_client: Client, catalogue: list[m.Recording]
 ) -> None:
     job = exported(
-        alice_client, {"format": "csv", "filters": "?category=Horn", "columns": "metadata"}
+        alice_client,
+        {
+            "format": "csv",
+            "filters": {"class": ["Two-tone", "Freight train"]},
+            "columns": "summary",
+        },
     )
-    assert job["rows_total"] == 3
-    assert job["filters"] == [["category", "Horn"]]
+    assert job["rows_total"] == 7
+    assert job["filters"] == [["class", "Two-tone"], ["class", "Freight train"]]
+    typed = exported(alice_client, {"format": "csv", "filters": {"laeq_min": 0, "laeq_max": 200}})
+    assert typed["filters"] == [["laeq_min", "0"], ["laeq_max", "200"]]
 
 
 def test_a_download_resumes_with_range(alice_client: Client, catalogue: list[m.Recording]) -> None:
@@ -355,25 +362,30 @@ def test_the_list_finds_the_newest_unfinished_job(
     [
         ({"format": "docx"}, "format"),
         ({"format": 7}, "format"),
-        ({"columns": ["noise_id", "nope"]}, "columns"),
-        ({"columns": ""}, "columns"),
-        ({"columns": {"a": 1}}, "columns"),
-        ({"filters": {"laeq_min": "loud"}}, "laeq_min"),
-        ({"filters": {"category": "No such category"}}, "category"),
-        ({"filters": {"colour": "red"}}, "colour"),
-        ({"filters": {"recorded_from": "2026-02-30"}}, "recorded_from"),
-        ({"filters": {"laeq_min": "90", "laeq_max": "10"}}, "laeq_min"),
-        ({"filters": {"q": {"nested": True}}}, "q"),
-        ({"filters": 12}, "filters"),
-        ({"filters": [["q"]]}, "filters"),
-        ({"options": {"bom": "maybe"}}, "bom"),
-        ({"options": {"colour": 1}}, "options.colour"),
-        ({"options": []}, "options"),
+        ({"columns": "default"}, "format"),
+        ({"format": "csv", "columns": ["noise_id", "nope"]}, "columns"),
+        ({"format": "csv", "columns": ""}, "columns"),
+        ({"format": "csv", "columns": {"a": 1}}, "columns"),
+        ({"format": "csv", "filters": {"laeq_min": "loud"}}, "laeq_min"),
+        ({"format": "csv", "filters": {"laeq_min": "80"}}, "filters.laeq_min"),
+        ({"format": "csv", "filters": {"laeq_min": 1e23}}, "laeq_min"),
+        ({"format": "csv", "filters": {"category": "No such category"}}, "category"),
+        ({"format": "csv", "filters": {"colour": "red"}}, "colour"),
+        ({"format": "csv", "filters": {"recorded_from": "2026-02-30"}}, "recorded_from"),
+        ({"format": "csv", "filters": {"q": {"nested": True}}}, "q"),
+        ({"format": "csv", "filters": 12}, "filters"),
+        ({"format": "csv", "filters": "category=Horn"}, "filters"),
+        ({"format": "csv", "filters": [["q"]]}, "filters"),
+        ({"format": "csv", "options": {"bom": "maybe"}}, "bom"),
+        ({"format": "csv", "options": {"bom": "yes"}}, "options.bom"),
+        ({"format": "csv", "options": {"colour": 1}}, "options.colour"),
+        ({"format": "csv", "options": []}, "options"),
+        ({"format": "xlsx", "options": {"bom": True}}, "options"),
         (
             {"format": "zip", "options": {"folder_template": "{nope}/{noise_id}.{ext}"}},
             "folder_template",
         ),
-        ({"surprise": 1}, "surprise"),
+        ({"format": "csv", "surprise": 1}, "surprise"),
         ([1, 2], "body"),
     ],
 )

@@ -43,6 +43,7 @@ from noisebank.exports.engine.writers.ziparchive import StreamingZip, entry_over
 
 MANIFEST = "manifest.json"
 MIN_PART_BYTES = 1 << 20
+MAX_TEMPLATE_CHARS = 500
 MAX_SEGMENT_BYTES = 200  # file systems allow 255 bytes a name; leave room for a "-2"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul"} | {
@@ -56,14 +57,29 @@ def template_fields(template: str) -> list[str]:
     return [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
 
 
+def _has_format_spec(template: str) -> bool:
+    """{name!r} or {name:>8}: not a plain placeholder."""
+    return any(
+        field is not None and (spec or conversion)
+        for _, field, spec, conversion in string.Formatter().parse(template)
+    )
+
+
 def check_template(template: str, columns: Sequence[Column]) -> None:
     """Raise ValueError naming the placeholders that are neither a column nor `ext`."""
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise ValueError(f"folder template: at most {MAX_TEMPLATE_CHARS} characters")
     try:
         fields = template_fields(template)
     except ValueError as exc:
         raise ValueError(f"folder template {template!r}: {exc}") from None
     known = {c.name for c in columns} | {"ext"}
     unknown = sorted({f for f in fields if f not in known})
+    if _has_format_spec(template):
+        raise ValueError(
+            f"folder template {template!r}: placeholders are plain {{column}} names, without "
+            "a conversion (!r) or a format (:…)"
+        )
     if unknown or any(not f for f in fields):
         raise ValueError(
             f"folder template {template!r}: unknown placeholders {', '.join(unknown) or '{}'}; "
