@@ -143,7 +143,9 @@ def _file_response(content_type: str) -> dict[str, Any]:
     return {
         "description": "The file, streamed (Content-Disposition: attachment), or with "
         "manifest=1 the manifest as JSON.",
+        # Binary first: a generated client reads the body as bytes, whatever the format.
         "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
             content_type.split(";")[0]: {"schema": {"type": "string", "format": "binary"}},
             "application/json": {"schema": {"type": "object"}},
         },

@@ -228,6 +228,8 @@ def dataset_params(raw: Any) -> dict[str, str]:
             continue
         if isinstance(value, bool):
             texts[key] = "1" if value else "0"
+        elif isinstance(value, float) and value.is_integer():
+            texts[key] = str(int(value))  # JSON's 40566.0 is the whole number 40566
         elif isinstance(value, list):
             texts[key] = ",".join(str(v) for v in value)
         else:

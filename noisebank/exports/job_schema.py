@@ -131,7 +131,9 @@ DOWNLOAD_RESPONSE = {
     "description": "The file (or, with Range, the part asked for).",
     "content": {
         content_type: {"schema": {"type": "string", "format": "binary"}}
+        # Binary first: a generated client reads the body as bytes, whatever the format.
         for content_type in (
+            "application/octet-stream",
             "text/csv",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "application/vnd.apache.parquet",

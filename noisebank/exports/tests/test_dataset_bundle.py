@@ -220,3 +220,10 @@ def test_a_job_of_another_format_refuses_dataset_options(alice_client: Client) -
     response = post(alice_client, {"format": "csv", "options": {"dataset": True}})
     assert response.status_code == 400
     assert [e["param"] for e in response.json()["errors"]] == ["options.dataset"]
+
+
+def test_whole_numbers_written_with_a_fraction_are_whole_numbers(alice_client: Client) -> None:
+    body = {"format": "zip", "options": {"dataset": {"seed": 7.0, "sample_rate": 16000.0}}}
+    response = post(alice_client, body)
+    assert response.status_code in (201, 202), response.content
+    assert response.json()["options"]["dataset"]["seed"] == 7
