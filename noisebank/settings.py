@@ -246,8 +246,9 @@ NOISEBANK_EXPORT_TTL_HOURS = env_int("NOISEBANK_EXPORT_TTL_HOURS", 72)
 NOISEBANK_MAX_UPLOAD_MB = env_int("NOISEBANK_MAX_UPLOAD_MB", 500)
 # Recordings shorter or longer than this are refused at upload (seconds).
 NOISEBANK_MIN_DURATION_S = 0.5
-NOISEBANK_MAX_DURATION_S = env_int("NOISEBANK_MAX_DURATION_MIN", 240) * 60
-# A recording left in `processing` this long belongs to a worker that died: it is re-queued once.
+NOISEBANK_MAX_DURATION_S = env_int("NOISEBANK_MAX_DURATION_MIN", 1440) * 60
+# A recording whose `processing` heartbeat (updated_at, moved every minute of measuring) is this
+# old belongs to a worker that died: it is re-queued once.
 NOISEBANK_PROCESSING_TIMEOUT_S = env_int("NOISEBANK_PROCESSING_TIMEOUT_MIN", 30) * 60
 # Unfinished chunked uploads are deleted after this many hours.
 NOISEBANK_UPLOAD_TTL_HOURS = env_int("NOISEBANK_UPLOAD_TTL_HOURS", 24)

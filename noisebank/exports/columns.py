@@ -89,6 +89,8 @@ def _col(
     return ExportColumn(Column(name, label, type_, unit, description), expr)
 
 
+# How every frame feature is defined: the mean over the recording's STFT frames.
+FRAMES = "Mean over 2048-sample frames every 512 samples of the channel mean at 22,050 Hz of "
 LEVEL_UNIT = "dB"
 LEVEL_NOTE = "dB SPL when the recording is calibrated, dBFS otherwise (see the unit column)."
 
@@ -114,19 +116,19 @@ ORIGINAL: list[ExportColumn] = [
     _col("audio_duration", "Duration", "float", "features__duration_s", "s"),
     _col("sample_rate", "Sample rate", "integer", "features__sample_rate", "Hz"),
     _col("num_samples", "Samples", "integer", "features__num_samples", "", "Samples per channel."),
-    _col("rms_energy", "RMS energy", "float", "features__rms_energy", "", "Root mean square of the samples, full scale = 1."),
-    _col("zero_crossing_rate", "Zero-crossing rate", "float", "features__zero_crossing_rate", "", "Mean sign changes per sample."),
-    _col("spectral_centroid", "Spectral centroid", "float", "features__spectral_centroid", "Hz"),
-    _col("spectral_bandwidth", "Spectral bandwidth", "float", "features__spectral_bandwidth", "Hz"),
-    _col("spectral_rolloff", "Spectral roll-off", "float", "features__spectral_rolloff", "Hz", "Frequency below which 85 % of the energy lies."),
-    _col("spectral_flatness", "Spectral flatness", "float", "features__spectral_flatness", "", "0 (tonal) to 1 (noise-like)."),
-    _col("harmonic_ratio", "Harmonic ratio", "float", "features__harmonic_ratio", "", "Share of energy in the harmonic part (HPSS)."),
-    _col("percussive_ratio", "Percussive ratio", "float", "features__percussive_ratio", "", "Share of energy in the percussive part (HPSS)."),
+    _col("rms_energy", "RMS energy", "float", "features__rms_energy", "", "Root mean square of all samples of all channels after DC removal, full scale = 1 (20·log10 of it is LZeq in dBFS)."),
+    _col("zero_crossing_rate", "Zero-crossing rate", "float", "features__zero_crossing_rate", "", FRAMES + "the share of sign changes per sample."),
+    _col("spectral_centroid", "Spectral centroid", "float", "features__spectral_centroid", "Hz", FRAMES + "the spectrum's centre of mass."),
+    _col("spectral_bandwidth", "Spectral bandwidth", "float", "features__spectral_bandwidth", "Hz", FRAMES + "the spread of the spectrum about its centroid."),
+    _col("spectral_rolloff", "Spectral roll-off", "float", "features__spectral_rolloff", "Hz", FRAMES + "the frequency below which 85 % of the energy lies."),
+    _col("spectral_flatness", "Spectral flatness", "float", "features__spectral_flatness", "", FRAMES + "geometric over arithmetic mean of the power spectrum: 0 tonal, 1 noise-like."),
+    _col("harmonic_ratio", "Harmonic ratio", "float", "features__harmonic_ratio", "", "Share of the spectrogram's energy in the harmonic part (median-filter HPSS over 31 frames by 31 bins, soft masks)."),
+    _col("percussive_ratio", "Percussive ratio", "float", "features__percussive_ratio", "", "Share of the spectrogram's energy in the percussive part; harmonic_ratio + percussive_ratio = 1."),
     _col("mean_db", "Mean level", "float", "analysis__mean_db", LEVEL_UNIT, "Mean of the A-weighted Fast level over time. " + LEVEL_NOTE),
     _col("max_db", "Maximum level", "float", "analysis__max_db", LEVEL_UNIT, "Maximum of the A-weighted Fast level (= LAFmax). " + LEVEL_NOTE),
     _col("min_db", "Minimum level", "float", "analysis__min_db", LEVEL_UNIT, "Minimum of the A-weighted Fast level (= LAFmin). " + LEVEL_NOTE),
     _col("std_db", "Level standard deviation", "float", "analysis__std_db", LEVEL_UNIT, "Standard deviation of the A-weighted Fast level over time."),
-    _col("peak_count", "Peaks", "integer", "analysis__peak_count", "", "Peaks of the A-weighted Fast level."),
+    _col("peak_count", "Peaks", "integer", "analysis__peak_count", "", "Peaks of the A-weighted Fast level read every 10 ms: standing out by 6 dB within 30 s either side, 0.25 s apart or more."),
     _col("peak_interval_mean", "Mean peak interval", "float", "analysis__peak_interval_mean_s", "s"),
     _col("dominant_frequency", "Dominant frequency", "float", "analysis__dominant_frequency_hz", "Hz"),
     _col("frequency_range", "Frequency range", "float", F("analysis__freq_high_hz") - F("analysis__freq_low_hz"), "Hz", "Width of the band holding 90 % of the energy (freq_high_hz - freq_low_hz)."),
@@ -163,11 +165,11 @@ MORE: list[ExportColumn] = [
 
 SPECTRAL: list[ExportColumn] = [
     *(
-        _col(f"mfcc_{i}", f"MFCC {i}", "float", JsonNumber("features__mfcc", i - 1), "", f"Mean of mel-frequency cepstral coefficient {i}.")
+        _col(f"mfcc_{i}", f"MFCC {i}", "float", JsonNumber("features__mfcc", i - 1), "", FRAMES + f"mel-frequency cepstral coefficient {i} (log-mel clipped 80 dB below its loudest value in the recording).")
         for i in range(1, 14)
     ),
     *(
-        _col(f"chroma_{i}", f"Chroma {i}", "float", JsonNumber("features__chroma", i - 1), "", f"Mean chroma energy of pitch class {i} (C = 1).")
+        _col(f"chroma_{i}", f"Chroma {i}", "float", JsonNumber("features__chroma", i - 1), "", FRAMES + f"the chroma energy of pitch class {i} (C = 1), each frame scaled to its largest class.")
         for i in range(1, 13)
     ),
 ]  # fmt: skip

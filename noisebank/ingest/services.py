@@ -16,7 +16,8 @@ import functools
 import logging
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -31,12 +32,11 @@ from noisebank.accounts.roles import can_upload
 from noisebank.catalog.models import AudioFeatures, NoiseAnalysis, Recording, new_noise_id
 from noisebank.ingest.audio import (
     AudioRejected,
-    LoadedAudio,
-    load_audio,
     probe_audio,
     sanitize_filename,
     sha256_of,
 )
+from noisebank.ingest.decode import AudioSource, open_audio
 from noisebank.ingest.forms import MetadataInvalid, RecordingMetadata, clean_metadata
 from noisebank.ingest.uploads import max_upload_bytes, too_large_reason
 
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg", "MP3": "mp3", "M4A": "m4a", "AAC": "aac"}
 INTERRUPTED = "Processing was interrupted"
+HEARTBEAT_S = 60.0
 
 
 class UploadRejected(Exception):
@@ -198,8 +199,8 @@ def recording_process(recording_id: int) -> str:
         return "skipped"
     recording = Recording.objects.select_related("device").get(pk=recording_id)
     try:
-        audio = _load_stored(recording)
-        measured = _measure(audio, recording.effective_calibration_db)
+        source = _open_stored(recording)
+        measured = _measure(source, recording.effective_calibration_db, recording_id)
     except AudioRejected as e:
         _fail(recording_id, e.reason)
         return Recording.Status.FAILED
@@ -222,29 +223,51 @@ def recording_process(recording_id: int) -> str:
     return _save_measurements(recording_id, measured)
 
 
-def _load_stored(recording: Recording) -> LoadedAudio:
+def _open_stored(recording: Recording) -> AudioSource:
     if not recording.audio:
         raise AudioRejected("No audio file is stored for this recording.")
     path = Path(recording.audio.path)
     if not path.exists():
         raise AudioRejected("The stored audio file is missing from the server.")
-    return load_audio(path, **audio_limits())
+    return open_audio(path, **audio_limits())
 
 
-def _measure(audio: LoadedAudio, calibration_offset_db: float | None) -> dict[str, Any]:
-    from noisebank.ingest import plots
+def _measure(
+    source: AudioSource, calibration_offset_db: float | None, recording_id: int
+) -> dict[str, Any]:
     from noisebank.ingest.analysis import analyse
 
-    result = analyse(audio, calibration_offset_db=calibration_offset_db)
+    result = analyse(
+        source,
+        calibration_offset_db=calibration_offset_db,
+        progress=_still_processing(recording_id),
+    )
     series = {
         "level_times_s": result.series.level_times_s,
         "laf_levels": result.series.laf_levels,
-        **plots.plot_data(audio),
+        **result.plots,
     }
     return {
         "features": vars(result.features),
         "levels": {**vars(result.levels), "level_series": series},
     }
+
+
+def _still_processing(recording_id: int) -> Callable[[float], None]:
+    """A heartbeat for long recordings: ``updated_at`` moves on every minute of work, so the
+    stale sweep (which judges by it) never takes a day-long file still being measured for one
+    whose worker died."""
+    last = time.monotonic()
+
+    def beat(_: float) -> None:
+        nonlocal last
+        if time.monotonic() - last >= HEARTBEAT_S:
+            last = time.monotonic()
+            Recording.objects.filter(pk=recording_id, status=Recording.Status.PROCESSING).update(
+                updated_at=timezone.now()
+            )
+
+    return beat
 
 
 def _save_measurements(recording_id: int, measured: dict[str, Any]) -> str:
