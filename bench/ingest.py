@@ -71,16 +71,18 @@ def page_side(repeat: int, source: Any, t_load: float) -> None:
     from noisebank.ingest.analysis import analyse
 
     result = analyse(source, calibration_offset_db=120.0)
+    levels = result.levels
+    assert levels is not None
     data = result.plots
     series = {"level_times_s": result.series.level_times_s, "laf_levels": result.series.laf_levels}
-    marks = {"LAeq": result.levels.laeq, "LA10": result.levels.la10, "LA90": result.levels.la90}
+    marks = {"LAeq": levels.laeq, "LA10": levels.la10, "LA90": levels.la90}
 
     def draw() -> int:
         drawn = (
             plots.waveform_svg(data["waveform"]),
             plots.level_svg(series, marks, "dB SPL"),
             plots.spectrogram_svg(data["spectrogram"]),
-            plots.bands_svg(result.levels.band_levels, "dB SPL"),
+            plots.bands_svg(levels.band_levels, "dB SPL"),
         )
         return sum(len(s) for s in drawn)
 

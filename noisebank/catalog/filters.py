@@ -74,6 +74,7 @@ class RecordingFilter:
     duration_min: float | None = None
     duration_max: float | None = None
     statuses: tuple[str, ...] = ()
+    clipped: bool | None = None  # True: more than 0.1 % clipped samples; False: measured, not
     # The parameters as given (without the empty ones): for manifests, jobs and links.
     params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -170,6 +171,20 @@ class NumberField(forms.FloatField):
         self.error_messages["invalid"] = "must be a number"
 
 
+class YesNoField(forms.Field):
+    """yes/no (also true/false, 1/0); empty means either."""
+
+    def clean(self, value: Any) -> bool | None:
+        text = (value or "").strip().lower()
+        if not text:
+            return None
+        if text in ("yes", "true", "1"):
+            return True
+        if text in ("no", "false", "0"):
+            return False
+        raise ValidationError("must be yes or no")
+
+
 class RecordingFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, strip=True)
     recorded_from = MomentField(end=False)
@@ -179,6 +194,7 @@ class RecordingFilterForm(forms.Form):
     duration_min = NumberField()
     duration_max = NumberField()
     status = StatusField(required=False)
+    clipped = YesNoField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -211,6 +227,7 @@ FILTER_PARAMETERS: tuple[str, ...] = (
     "duration_min",
     "duration_max",
     "status",
+    "clipped",
 )
 
 HELP: dict[str, str] = {
@@ -228,6 +245,7 @@ HELP: dict[str, str] = {
     "duration_min": "Duration at least (seconds).",
     "duration_max": "Duration at most (seconds).",
     "status": "Processing status: pending, processing, ready or failed; repeat for several.",
+    "clipped": "yes: recordings with more than 0.1 % clipped samples; no: measured, not clipped.",
 }
 
 
@@ -285,6 +303,7 @@ def parse_filters(params: Mapping[str, Any], *, extra: Iterable[str] = ()) -> Re
         duration_min=data.get("duration_min"),
         duration_max=data.get("duration_max"),
         statuses=data.get("status") or (),
+        clipped=data.get("clipped"),
         params=kept,
     )
 

@@ -175,6 +175,30 @@ SPECTRAL: list[ExportColumn] = [
 ]  # fmt: skip
 
 
+CHECKS: list[ExportColumn] = [
+    _col("no_signal", "No signal", "boolean", "analysis__no_signal", "", "Digital silence (more than 99 % of the samples below -120 dBFS): the level columns are empty."),
+    _col("clipped_share", "Clipped share", "float", "analysis__clipped_share", "", "Share of the samples (all channels) at or within 0.01 dB of full scale, 0-1; above 0.001 the recording counts as clipped. Empty: measured before this check."),
+    _col("dc_offset", "DC offset", "float", "analysis__dc_offset", "", "The channel mean farthest from zero, full scale = 1 (signed); flagged beyond ±0.001."),
+    _col("channel_laeq", "LAeq per channel", "text", JsonText("analysis__channel_laeq"), LEVEL_UNIT, "JSON list of each channel's LAeq, first channel first. " + LEVEL_NOTE),
+    _col("dead_channels", "Dead channels", "text", JsonText("analysis__dead_channels"), "", "JSON list of the channels (1 = first) whose LAeq is more than 6 dB below the loudest one's."),
+    _col("level_channels", "Level channels", "text", JsonText("analysis__level_channels"), "", "JSON list of the channels (1 = first) the levels were taken from: the live ones."),
+]  # fmt: skip
+
+
+LOCAL_TIME = "in the local time of the recording's region (time_zone column)"
+LONG_TERM: list[ExportColumn] = [
+    _col("time_zone", "Time zone", "text", NullIf(F("analysis__time_zone"), Value(""), output_field=CharField()), "", "IANA time zone the long-term indicators are given in: the region's, else the site default."),
+    _col("lday", "Lday", "float", "analysis__lday", LEVEL_UNIT, "A-weighted Leq over the covered parts of 07-19 h " + LOCAL_TIME + "; empty if none is covered. " + LEVEL_NOTE),
+    _col("levening", "Levening", "float", "analysis__levening", LEVEL_UNIT, "A-weighted Leq over the covered parts of 19-23 h " + LOCAL_TIME + "; empty if none is covered. " + LEVEL_NOTE),
+    _col("lnight", "Lnight", "float", "analysis__lnight", LEVEL_UNIT, "A-weighted Leq over the covered parts of 23-07 h " + LOCAL_TIME + "; empty if none is covered. " + LEVEL_NOTE),
+    _col("lden", "Lden", "float", "analysis__lden", LEVEL_UNIT, "EU Directive 2002/49/EC: Lday, Levening + 5 dB and Lnight + 10 dB weighted 12/4/8 h; only when a whole day (07 h to 07 h local) is covered. " + LEVEL_NOTE),
+    _col("lday_hours", "Day hours covered", "float", "analysis__lday_hours", "h", "Hours of the day period (07-19 h) the recording covers."),
+    _col("levening_hours", "Evening hours covered", "float", "analysis__levening_hours", "h", "Hours of the evening period (19-23 h) the recording covers."),
+    _col("lnight_hours", "Night hours covered", "float", "analysis__lnight_hours", "h", "Hours of the night period (23-07 h) the recording covers."),
+    _col("hourly_laeq", "Hourly LAeq", "text", JsonText("analysis__hourly_laeq"), LEVEL_UNIT, 'JSON list, one entry per local clock hour touched: {"start": local ISO time with offset, "laeq", "covered_s"}.'),
+]  # fmt: skip
+
+
 def band_column_name(centre: str) -> str:
     """band_1000, band_31_5: a name that is safe in every tool (no dot)."""
     return "band_" + centre.replace(".", "_")
@@ -185,10 +209,9 @@ BANDS: list[ExportColumn] = [
     for c in BAND_CENTRES
 ]  # fmt: skip
 
-COLUMNS: dict[str, ExportColumn] = {
-    c.name: c for c in (*ORIGINAL, *LEVELS, *LOCATION, *MORE, *SPECTRAL, *BANDS)
-}
-assert len(COLUMNS) == sum(map(len, (ORIGINAL, LEVELS, LOCATION, MORE, SPECTRAL, BANDS)))
+GROUPS = (ORIGINAL, LEVELS, LOCATION, MORE, SPECTRAL, BANDS, CHECKS, LONG_TERM)
+COLUMNS: dict[str, ExportColumn] = {c.name: c for group in GROUPS for c in group}
+assert len(COLUMNS) == sum(map(len, GROUPS))
 
 ORIGINAL_NAMES = [c.name for c in ORIGINAL]
 METADATA_NAMES = [

@@ -33,8 +33,17 @@ Levels (pyoctaveband 2.0.0, IEC 61672-1 and IEC 61260-1; see ``levels`` and ``ba
       (about 6 Hz resolution) between 20 Hz and Nyquist; the range holds the central 90 % of
       the energy (5th to 95th percentile of the cumulative energy).
     - Several channels: levels are the energy mean over channels (the mean square is averaged
-      before taking logarithms), so a stereo file of two identical channels reads like mono
-      and no channel is ignored.
+      before taking logarithms), so a stereo file of two identical channels reads like mono.
+      A channel whose LAeq is more than 6 dB below the loudest one's is flagged dead and left
+      out: the levels are then those of the live channels (``SignalReport``); each channel's
+      LAeq is kept.
+
+Signal checks (``sanity``, lines drawn in ``noisebank.lib.checks``)
+    Digital silence (more than 99 % of the samples below -120 dBFS, or none differing from
+    another by more) is "no signal": no levels and no spectral features, instead of the
+    -156.5 dBFS floor read as if measured. The share of clipped samples (at or within 0.01 dB
+    of full scale; "clipped" above 0.1 %) and the DC offset (flagged beyond ±0.001 of full
+    scale) are reported for every recording.
 
 Features (librosa 0.11; see ``features`` for how each is defined as a mean over frames)
     Computed on the channel mean resampled to 22,050 Hz with 2048-sample frames every 512
@@ -49,18 +58,23 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from noisebank.ingest import levels as meter
+from noisebank.ingest import longterm
 from noisebank.ingest.audio import LoadedAudio
 from noisebank.ingest.bands import BandMeter, SpectrumMeter
 from noisebank.ingest.decode import ArraySource, AudioSource
 from noisebank.ingest.features import FeatureMeter
+from noisebank.ingest.longterm import LongTerm
 from noisebank.ingest.plots import SpectrogramMeter, WaveformMeter
 from noisebank.ingest.sanity import SignalCheck, SignalChecker
+from noisebank.lib import checks
 
 MAX_SERIES_POINTS = meter.MAX_SERIES_POINTS
 EVENT_MARGIN_DB = meter.EVENT_MARGIN_DB
@@ -73,13 +87,13 @@ class Features:
     num_samples: int
     channels: int
     rms_energy: float
-    zero_crossing_rate: float
-    spectral_centroid: float
-    spectral_bandwidth: float
-    spectral_rolloff: float
-    spectral_flatness: float
-    harmonic_ratio: float
-    percussive_ratio: float
+    zero_crossing_rate: float | None  # None: no signal
+    spectral_centroid: float | None  # None: no signal
+    spectral_bandwidth: float | None  # None: no signal
+    spectral_rolloff: float | None  # None: no signal
+    spectral_flatness: float | None  # None: no signal
+    harmonic_ratio: float | None  # None: no signal
+    percussive_ratio: float | None  # None: no signal
     mfcc: list[float]
     chroma: list[float]
 
@@ -117,11 +131,33 @@ class LevelSeries:
 
 
 @dataclass(frozen=True)
+class SignalReport:
+    """What the signal checks found (see ``sanity`` and ``noisebank.lib.checks``)."""
+
+    no_signal: bool
+    clipped_share: float  # 0-1, all channels together
+    dc_offset: float  # the channel mean farthest from zero, full scale 1.0
+    channel_laeq: list[float]  # per channel, in the levels' unit; empty without a signal
+    dead_channels: list[int]  # 1 = the first channel
+    level_channels: list[int]  # the channels the levels come from
+
+    @property
+    def clipped(self) -> bool:
+        return self.clipped_share > checks.CLIPPED_SHARE_LIMIT
+
+    @property
+    def dc(self) -> bool:
+        return abs(self.dc_offset) > checks.DC_OFFSET_LIMIT
+
+
+@dataclass(frozen=True)
 class Analysis:
     features: Features
-    levels: Levels
+    levels: Levels | None  # None: no signal, nothing to measure
     series: LevelSeries
     plots: dict[str, Any]  # waveform envelope and spectrogram image for the detail page
+    signal: SignalReport
+    long_term: LongTerm | None = None  # when the moment the recording started is known
 
 
 Progress = Callable[[float], None]
@@ -132,37 +168,69 @@ def analyse(
     *,
     calibration_offset_db: float | None,
     progress: Progress | None = None,
+    started_at: datetime | None = None,
+    time_zone: ZoneInfo | None = None,
+    levels_only: bool = False,
 ) -> Analysis:
     """Measure a recording; levels in dB SPL if a calibration offset is given, else dBFS.
 
     The recording is read twice: a cheap first read (``sanity``) finds each channel's exact
-    DC offset, the second measures. ``progress`` is called after each block with the seconds
-    of audio read so far (twice the duration in all).
+    DC offset and whether there is a signal at all, the second measures. When a channel is
+    more than 6 dB quieter than the loudest (a dead microphone), the levels are measured once
+    more from the live channels alone. ``progress`` is called after each block with the seconds
+    of audio read so far, over all reads. With ``started_at`` (aware) the long-term indicators
+    are given in ``time_zone`` (default UTC). ``levels_only`` skips the features and plots.
     """
     # One core per worker: BLAS threads (the mel and chroma products) competing with other
     # workers for the cores cost ten times the CPU on a busy 2-core machine.
+    clock = None if started_at is None else (started_at, time_zone or ZoneInfo("UTC"))
     with threadpool_limits(limits=1):
-        return _analyse(as_source(audio), calibration_offset_db, progress)
+        return _analyse(
+            as_source(audio),
+            calibration_offset_db,
+            progress or (lambda _: None),
+            clock,
+            levels_only,
+        )
+
+
+Clock = tuple[datetime, ZoneInfo]
 
 
 def _analyse(
-    source: AudioSource, calibration_offset_db: float | None, progress: Progress | None
+    source: AudioSource,
+    offset_db: float | None,
+    progress: Progress,
+    clock: Clock | None,
+    levels_only: bool,
 ) -> Analysis:
     checker = SignalChecker(source.channels)
     for block in source.blocks():
         checker.add(block)
-        if progress is not None:
-            progress(checker.samples / source.sample_rate)
+        progress(checker.samples / source.sample_rate)
     check = checker.result()
-    measured = Pass(source, check)
-    try:
-        for block in source.blocks():
-            measured.add(block)
-            if progress is not None:
-                progress((check.samples + measured.samples) / source.sample_rate)
-        return measured.finish(calibration_offset_db)
-    finally:
-        measured.close()
+    read = check.samples / source.sample_rate
+    if check.no_signal:
+        return _no_signal(source, check, offset_db)
+    everything = _measured(source, check, offset_db, None, not levels_only, clock, progress, read)
+    channel_laeq = everything.channel_laeq
+    loudest = max(channel_laeq)
+    dead = [i for i, level in enumerate(channel_laeq) if level < loudest - checks.DEAD_CHANNEL_DB]
+    live = [i for i in range(source.channels) if i not in dead]
+    levels, series, long_term = everything.levels, everything.series, everything.long_term
+    if dead:
+        alive = _measured(source, check, offset_db, live, False, clock, progress, 2 * read)
+        levels, series, long_term = alive.levels, alive.series, alive.long_term
+    signal = SignalReport(
+        no_signal=False,
+        clipped_share=check.clipped_share,
+        dc_offset=check.dc_offset,
+        channel_laeq=[round(level, 2) for level in channel_laeq],
+        dead_channels=[i + 1 for i in dead],
+        level_channels=[i + 1 for i in live],
+    )
+    features = everything.features or _without_spectra(source, check)
+    return Analysis(features, levels, series, everything.plots, signal, long_term)
 
 
 def as_source(audio: AudioSource | LoadedAudio | tuple[np.ndarray, int]) -> AudioSource:
@@ -174,35 +242,105 @@ def as_source(audio: AudioSource | LoadedAudio | tuple[np.ndarray, int]) -> Audi
     return ArraySource.of(samples, sample_rate)
 
 
-class Pass:
-    """Every meter fed from one read of the recording."""
+def _no_signal(source: AudioSource, check: SignalCheck, offset_db: float | None) -> Analysis:
+    signal = SignalReport(True, check.clipped_share, check.dc_offset, [], [], [])
+    return Analysis(_without_spectra(source, check), None, LevelSeries([], []), {}, signal)
 
-    def __init__(self, source: AudioSource, check: SignalCheck) -> None:
-        rate, channels = source.sample_rate, source.channels
-        self.rate = rate
+
+def _without_spectra(source: AudioSource, check: SignalCheck) -> Features:
+    """What the first read knows: length, rate, channels and RMS; no spectral features."""
+    return Features(
+        duration_s=check.samples / source.sample_rate,
+        sample_rate=source.sample_rate,
+        num_samples=check.samples,
+        channels=source.channels,
+        rms_energy=check.rms,
+        zero_crossing_rate=None,
+        spectral_centroid=None,
+        spectral_bandwidth=None,
+        spectral_rolloff=None,
+        spectral_flatness=None,
+        harmonic_ratio=None,
+        percussive_ratio=None,
+        mfcc=[],
+        chroma=[],
+    )
+
+
+def _measured(
+    source: AudioSource,
+    check: SignalCheck,
+    offset_db: float | None,
+    channels: list[int] | None,
+    everything: bool,
+    clock: Clock | None,
+    progress: Progress,
+    already_s: float,
+) -> Measured:
+    measuring = Pass(source, check, channels, everything=everything)
+    try:
+        for block in source.blocks():
+            measuring.add(block)
+            progress(already_s + measuring.samples / source.sample_rate)
+        return measuring.finish(offset_db, clock)
+    finally:
+        measuring.close()
+
+
+@dataclass(frozen=True)
+class Measured:
+    levels: Levels
+    series: LevelSeries
+    channel_laeq: list[float]  # of the channels measured
+    features: Features | None  # None when only the levels were measured
+    plots: dict[str, Any]
+    long_term: LongTerm | None
+
+
+class Pass:
+    """Every meter fed from one read of the recording.
+
+    ``channels`` (0 = the first) restricts the levels to those channels; features and plots
+    (the channel mean of all channels) are made only when ``everything``.
+    """
+
+    def __init__(
+        self,
+        source: AudioSource,
+        check: SignalCheck,
+        channels: list[int] | None = None,
+        *,
+        everything: bool = True,
+    ) -> None:
         self.channels = channels
-        self.levels = meter.LevelMeter(rate, channels)
-        self.bands = BandMeter(rate, channels)
-        self.spectrum = SpectrumMeter(rate, channels)
-        self.features = FeatureMeter(rate)
+        count = source.channels if channels is None else len(channels)
+        rate = source.sample_rate
+        self.rate = rate
+        self.all_channels = source.channels
+        self.levels = meter.LevelMeter(rate, count)
+        self.bands = BandMeter(rate, count)
+        self.spectrum = SpectrumMeter(rate, count)
+        self.features = FeatureMeter(rate) if everything else None
         self.waveform = WaveformMeter(rate)
         self.spectrogram = SpectrogramMeter(rate, check.samples)
-        self.dc = check.mean
+        self.dc = check.mean if channels is None else check.mean[channels]
         self.samples = 0
 
     def add(self, block: np.ndarray) -> None:
         """One block of (frames, channels) samples, full scale 1.0."""
         self.samples += len(block)
-        centred = np.ascontiguousarray((block - self.dc).T)
+        chosen = block if self.channels is None else block[:, self.channels]
+        centred = np.ascontiguousarray((chosen - self.dc).T)
         self.levels.add(centred)
         self.bands.add(centred)
         self.spectrum.add(centred)
-        self.features.add(centred.mean(axis=0))
-        mono = block.mean(axis=1)
-        self.waveform.add(mono)
-        self.spectrogram.add(mono)
+        if self.features is not None:
+            self.features.add(centred.mean(axis=0))
+            mono = block.mean(axis=1)
+            self.waveform.add(mono)
+            self.spectrogram.add(mono)
 
-    def finish(self, calibration_offset_db: float | None) -> Analysis:
+    def finish(self, calibration_offset_db: float | None, clock: Clock | None = None) -> Measured:
         offset = 0.0 if calibration_offset_db is None else calibration_offset_db
         totals = self.levels.finish()
         self.bands.finish()
@@ -240,16 +378,32 @@ class Pass:
             level_times_s=[round(t, 3) for t in times],
             laf_levels=[round(v + offset, 2) for v in maxima],
         )
+        channel_laeq = [
+            _energy_mean_db(mean_square) + offset for mean_square in totals.a_mean_square
+        ]
+        long_term = None
+        if clock is not None:
+            long_term = longterm.long_term(
+                readings,
+                interval_s=interval,
+                samples=totals.samples,
+                sample_rate=self.rate,
+                start=clock[0],
+                zone=clock[1],
+                offset_db=offset,
+            )
+        if self.features is None:
+            return Measured(levels, series, channel_laeq, None, {}, long_term)
         features = Features(
             duration_s=self.samples / self.rate,
             sample_rate=self.rate,
             num_samples=self.samples,
-            channels=self.channels,
+            channels=self.all_channels,
             rms_energy=math.sqrt(float(np.mean(totals.z_mean_square))),
             **self.features.finish(),  # type: ignore[arg-type]
         )
         plots = {"waveform": self.waveform.envelope(), "spectrogram": self.spectrogram.image()}
-        return Analysis(features, levels, series, plots)
+        return Measured(levels, series, channel_laeq, features, plots, long_term)
 
     def close(self) -> None:
         self.levels.readings.close()

@@ -9,8 +9,8 @@ carried from block to block, so a recording of any length is measured in the sam
   (LA10/50/90 within 0.01 dB of the percentiles of the whole array), with exact minimum,
   maximum, mean and standard deviation;
 - the Fast level read every 10 ms and the A-weighted energy of each 10 ms go to a temporary
-  file (``Readings``, 16 bytes per reading: 14 MB a day), from which peaks, events, the plot
-  series and the hourly levels are taken once the recording has been read.
+  file (``Readings``, 16 bytes per reading: 138 MB a day, on disk, not in memory), from which
+  peaks, events, the plot series and the hourly levels are taken once it has all been read.
 """
 
 from __future__ import annotations
@@ -53,7 +53,10 @@ class AWeighting:
     Its bilinear design bends the curve near Nyquist, so the signal is oversampled with soxr
     (0.03 dB low at 8 kHz and 0.26 dB at 16 kHz against the IEC formula, 0.000 dB at 1 kHz;
     pyoctaveband's own ``high_accuracy`` path, resample_poly to 96 kHz, is 1.08 dB low at
-    16 kHz). The resamplers and the filter keep their state between blocks.
+    16 kHz). The way back is every ``factor``-th sample: soxr's oversampled signal holds
+    nothing above the original Nyquist frequency, and a linear filter adds nothing there, so
+    there is nothing to alias (the same levels as a second soxr stage within 0.001 dB, for a
+    third less time). The resampler, the filter and the decimation phase carry over blocks.
     """
 
     def __init__(self, sample_rate: int, channels: int) -> None:
@@ -62,16 +65,19 @@ class AWeighting:
         self.channels = channels
         self.design = po.WeightingFilter(high_rate, "A", stateful=True, high_accuracy=False)
         self.up = soxr.ResampleStream(sample_rate, high_rate, channels, dtype="float64")
-        self.down = soxr.ResampleStream(high_rate, sample_rate, channels, dtype="float64")
+        self.phase = 0  # where in the next oversampled block the next kept sample is
 
     def process(self, x: np.ndarray, *, last: bool = False) -> np.ndarray:
         """(channels, n) in, (channels, m) out; the output lags the input until ``last``."""
         if self.factor == 1:
             return self.design.filter(x) if x.shape[1] else x
         high = self.up.resample_chunk(np.ascontiguousarray(x.T), last=last)
-        weighted = self.design.filter(np.ascontiguousarray(high.T)) if len(high) else high.T
-        low = self.down.resample_chunk(np.ascontiguousarray(weighted.T), last=last)
-        return np.ascontiguousarray(low.T)
+        if not len(high):
+            return np.zeros((self.channels, 0))
+        weighted = self.design.filter(np.ascontiguousarray(high.T))
+        kept = weighted[:, self.phase :: self.factor]
+        self.phase = (self.phase - weighted.shape[1]) % self.factor
+        return np.ascontiguousarray(kept)
 
     def finish(self) -> np.ndarray:
         return self.process(np.zeros((self.channels, 0)), last=True)

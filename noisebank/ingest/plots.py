@@ -439,3 +439,29 @@ def spectrogram_svg(spectrogram: dict[str, Any]) -> str:
     body.append(_text(W - RIGHT, H - 4, "axis", "time (s)", "end"))
     body.append(_text(12, TOP + plot_h / 2, "axis", "frequency (Hz)", rotate=True))
     return frame.svg("".join(body), "Spectrogram")
+
+
+def hourly_svg(hours: Sequence[Mapping[str, Any]], unit: str) -> str:
+    """LAeq per local clock hour as bars; an hour the recording covers only partly is lighter."""
+    shown = [h for h in hours if h.get("laeq") is not None]
+    if not shown:
+        return ""
+    values = [float(h["laeq"]) for h in shown]
+    high = math.ceil((max(values) + 3) / 5) * 5
+    low = max(math.floor((min(values) - 5) / 10) * 10, high - 60)
+    frame = _Frame((0, len(shown)), (low, high))
+    every = max(1, math.ceil(len(shown) / 12))
+    ticks = [(i + 0.5, str(h["start"])[11:13] + "h") for i, h in enumerate(shown) if i % every == 0]
+    body = [frame.axes(f"local hour ({len(shown)} h)", f"LAeq ({unit})", x_ticks=ticks)]
+    width = (W - LEFT - RIGHT) / len(shown)
+    for i, (h, v) in enumerate(zip(shown, values, strict=True)):
+        x, y = frame.x(i) + 1, frame.y(max(v, low))
+        partial = float(h.get("covered_s") or 0) < 3540
+        minutes = float(h.get("covered_s") or 0) / 60
+        body.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(width - 2, 1):.1f}" '
+            f'height="{frame.y(low) - y:.1f}" class="bar{" partial" if partial else ""}">'
+            f"<title>{escape(str(h['start']))}: {v:.1f} {escape(unit)} "
+            f"({minutes:.0f} min covered)</title></rect>"
+        )
+    return frame.svg("".join(body), f"LAeq per local clock hour, {unit}")

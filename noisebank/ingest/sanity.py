@@ -1,5 +1,11 @@
 """The first, cheap read of a recording: each channel's DC offset, peak and sample counts.
 
+It also says whether a recording holds a signal at all (digital silence: more than 99 % of the
+samples below -120 dBFS, or no sample differing from another by more than that, as in a file of
+zeros or of a constant), what share of the samples is clipped (at or within 0.01 dB of full
+scale, or beyond it in a float file) and the DC offset. The lines are drawn in
+``noisebank.lib.checks``.
+
 The measuring pass needs the exact mean of each channel before its first filter runs (a mean
 taken from the start of the file alone differs enough to move the zero-crossing rate by 1 %
 on a bell whose strikes start in phase). Reading the file twice costs a second decode (WAV and
@@ -13,8 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CLIP_LEVEL = 10 ** (-0.01 / 20)  # within 0.01 dB of full scale, or beyond it
-SILENCE_LEVEL = 10 ** (-120 / 20)  # -120 dBFS
+from noisebank.lib import checks
+
+CLIP_LEVEL = 10 ** (-checks.CLIP_MARGIN_DB / 20)
+SILENCE_LEVEL = 10 ** (checks.SILENCE_DBFS / 20)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,27 @@ class SignalCheck:
     spread: np.ndarray  # per channel: largest minus smallest sample
     clipped: np.ndarray  # per channel: samples at or within 0.01 dB of full scale
     quiet: np.ndarray  # per channel: samples below -120 dBFS
+    square: np.ndarray  # per channel: the sum of squares
+
+    @property
+    def no_signal(self) -> bool:
+        quiet_share = float(self.quiet.sum()) / max(self.quiet.size * self.samples, 1)
+        return quiet_share > checks.SILENT_SHARE or float(self.spread.max()) <= SILENCE_LEVEL
+
+    @property
+    def clipped_share(self) -> float:
+        return float(self.clipped.sum()) / max(self.clipped.size * self.samples, 1)
+
+    @property
+    def dc_offset(self) -> float:
+        """The channel mean farthest from zero, with its sign."""
+        return float(self.mean[int(np.argmax(np.abs(self.mean)))])
+
+    @property
+    def rms(self) -> float:
+        """RMS of every sample of every channel with each channel's mean taken off."""
+        n = max(self.samples, 1)
+        return float(np.sqrt(max(float(np.mean(self.square / n - self.mean**2)), 0.0)))
 
 
 class SignalChecker:
@@ -37,10 +66,12 @@ class SignalChecker:
         self.low = np.full(channels, np.inf)
         self.clipped = np.zeros(channels, np.int64)
         self.quiet = np.zeros(channels, np.int64)
+        self.square = np.zeros(channels)
 
     def add(self, block: np.ndarray) -> None:
         self.samples += len(block)
         self.sum += block.sum(axis=0)
+        self.square += np.einsum("ij,ij->j", block, block)
         self.high = np.maximum(self.high, block.max(axis=0))
         self.low = np.minimum(self.low, block.min(axis=0))
         magnitude = np.abs(block)
@@ -56,4 +87,5 @@ class SignalChecker:
             spread=self.high - self.low,
             clipped=self.clipped,
             quiet=self.quiet,
+            square=self.square,
         )

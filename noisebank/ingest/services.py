@@ -12,6 +12,7 @@ their transaction commits.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -38,13 +40,18 @@ from noisebank.ingest.audio import (
 )
 from noisebank.ingest.decode import AudioSource, open_audio
 from noisebank.ingest.forms import MetadataInvalid, RecordingMetadata, clean_metadata
+from noisebank.ingest.longterm import LongTerm
 from noisebank.ingest.uploads import max_upload_bytes, too_large_reason
+from noisebank.lib.zones import zone_or_none
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg", "MP3": "mp3", "M4A": "m4a", "AAC": "aac"}
 INTERRUPTED = "Processing was interrupted"
 HEARTBEAT_S = 60.0
+LONG_TERM_LEVELS = (
+    "lday", "levening", "lnight", "lden", "lday_hours", "levening_hours", "lnight_hours",
+)  # fmt: skip
 
 
 class UploadRejected(Exception):
@@ -197,10 +204,10 @@ def recording_process(recording_id: int) -> str:
     )
     if not claimed:
         return "skipped"
-    recording = Recording.objects.select_related("device").get(pk=recording_id)
+    recording = Recording.objects.select_related("device", "region").get(pk=recording_id)
     try:
         source = _open_stored(recording)
-        measured = _measure(source, recording.effective_calibration_db, recording_id)
+        measured = _measure(source, recording, recording_id)
     except AudioRejected as e:
         _fail(recording_id, e.reason)
         return Recording.Status.FAILED
@@ -232,25 +239,65 @@ def _open_stored(recording: Recording) -> AudioSource:
     return open_audio(path, **audio_limits())
 
 
-def _measure(
-    source: AudioSource, calibration_offset_db: float | None, recording_id: int
-) -> dict[str, Any]:
-    from noisebank.ingest.analysis import analyse
+def site_time_zone(recording: Recording) -> ZoneInfo:
+    """The local time of the recording's site: its region's zone, else NOISEBANK_TIME_ZONE."""
+    name = recording.region.time_zone if recording.region is not None else ""
+    return zone_or_none(name) or ZoneInfo(settings.NOISEBANK_TIME_ZONE)
 
+
+def _measure(source: AudioSource, recording: Recording, recording_id: int) -> dict[str, Any]:
+    from noisebank.ingest.analysis import Levels, analyse
+
+    calibration_offset_db = recording.effective_calibration_db
     result = analyse(
         source,
         calibration_offset_db=calibration_offset_db,
         progress=_still_processing(recording_id),
+        started_at=recording.recorded_at,
+        time_zone=site_time_zone(recording),
     )
     series = {
         "level_times_s": result.series.level_times_s,
         "laf_levels": result.series.laf_levels,
         **result.plots,
     }
+    if result.levels is not None:
+        levels = vars(result.levels)
+    else:  # no signal: every level empty, also those of an earlier measurement
+        levels = {f.name: None for f in dataclasses.fields(Levels)}
+        levels.update(unit=_unit(calibration_offset_db), event_durations_s=[], band_levels={})
     return {
         "features": vars(result.features),
-        "levels": {**vars(result.levels), "level_series": series},
+        "levels": {
+            **levels,
+            **vars(result.signal),
+            **_long_term_fields(result.long_term),
+            "level_series": series,
+        },
     }
+
+
+def _long_term_fields(long_term: LongTerm | None) -> dict[str, Any]:
+    """The NoiseAnalysis fields of the long-term indicators; all empty without them."""
+    if long_term is None:
+        return {"time_zone": "", "hourly_laeq": [], **dict.fromkeys(LONG_TERM_LEVELS)}
+    return {
+        "time_zone": long_term.time_zone,
+        "hourly_laeq": long_term.hourly_json(),
+        "lday": long_term.lday,
+        "levening": long_term.levening,
+        "lnight": long_term.lnight,
+        "lden": long_term.lden,
+        "lday_hours": long_term.day_hours,
+        "levening_hours": long_term.evening_hours,
+        "lnight_hours": long_term.night_hours,
+    }
+
+
+def _unit(calibration_offset_db: float | None) -> str:
+    if calibration_offset_db is None:
+        return NoiseAnalysis.Unit.DBFS
+    return NoiseAnalysis.Unit.DB_SPL
 
 
 def _still_processing(recording_id: int) -> Callable[[float], None]:
