@@ -141,11 +141,16 @@ def stages(seconds: float) -> dict[str, Callable[[], object]]:
 
 
 def print_stages(seconds: float) -> None:
+    from threadpoolctl import threadpool_limits
+
     print(f"\nstages of the streaming pass, CPU time for {seconds:g} s of 48 kHz mono")
+    print("(each run once to warm up, then timed; BLAS on one thread, as analyse() runs it)")
     for name, fn in stages(seconds).items():
-        start = time.process_time()
-        fn()
-        spent = time.process_time() - start
+        with threadpool_limits(limits=1):
+            fn()
+            start = time.process_time()
+            fn()
+            spent = time.process_time() - start
         print(f"  {name:38}{spent:7.2f} s  ({seconds / spent:5.0f}x real time)")
 
 
