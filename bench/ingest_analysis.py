@@ -1,178 +1,193 @@
-"""How fast is the analysis of one recording, and where does the time go?
+"""What does measuring one recording cost the worker, in memory and time, by length?
 
-    .venv/bin/python bench/ingest_analysis.py [--repeat 3] [--durations 10 60] [--channels 1]
+    .venv/bin/python bench/ingest_analysis.py [--long] [--before-minutes 1] [--skip-stages]
 
-For each clip length (a synthetic train pass-by, 48 kHz, 24-bit WAV) it prints the best of
-``--repeat`` runs of every stage, analyse() as a whole, and the multiple of real time. Then the
-library paths our shortcuts replace, on the same clip, side by side; then the cold start of a
-fresh worker process (imports, first call) and the peak memory of one analyse().
+Recordings are synthetic field recordings (``synth.long_recording``: pink background, a train
+pass-by and horn every 5 minutes) written block by block to 16-bit FLAC, so the bench itself
+stays small: 1 min and 1 h of 48 kHz mono, 1 h of 48 kHz stereo, and with ``--long`` 24 h of
+48 kHz mono (about 5 GB of FLAC in a temporary folder, 30+ minutes).
+
+Each case runs in a fresh process: imports and a warm-up on a 2 s file first, then the peak
+resident memory is reset (``/proc/self/clear_refs``) and the worker's path runs on the file:
+``decode.open_audio`` + ``analysis.analyse`` (levels, features and plot data). Printed: the
+rise of peak RSS over the warmed-up process, CPU seconds, and CPU-time multiple of real time
+(CPU time, because the machine is shared: wall time is printed beside it).
+
+Side by side, "before" is the path this replaced (``bench/before_streaming.py``: decode the
+whole file to float64, analyse the whole array, plot data from it), run on the same files up to
+``--before-minutes`` (default 1; it holds about 60 bytes a sample, 10 GB for an hour at
+48 kHz); longer cases print the memory that rate predicts instead.
+
+Then, unless ``--skip-stages``, the CPU time of each stage of the streaming path on 1 minute.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from noisebank.ingest import analysis
-from noisebank.ingest.audio import load_audio
-from noisebank.lib import synth
+from noisebank.lib import synth  # noqa: E402
 
-SAMPLE_RATE = 48_000
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> tuple[float, float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
-
-
-def clip(duration_s: float, channels: int) -> np.ndarray:
-    mono = synth.train_passby(duration_s=duration_s)
-    if channels == 1:
-        return mono
-    later = np.roll(mono, 4800)  # a second microphone a little further along the track
-    return np.column_stack([mono, *([later] * (channels - 1))])
-
-
-def stages(path: Path) -> dict[str, Callable[[], object]]:
-    audio = load_audio(path)
-    x = analysis.centred_channels(audio.samples)
-    fs = audio.sample_rate
-    return {
-        "load (WAV 24-bit)": lambda: load_audio(path),
-        "levels (A-weighting, LAF, stats)": lambda: analysis.time_levels(x, fs, 0.0),
-        "bands (1/3 octave)": lambda: analysis.band_levels(x, fs, 0.0),
-        "spectrum (Welch range)": lambda: analysis.spectrum_range(x, fs),
-        "spectral features (librosa)": lambda: analysis.spectral_features(x, fs),
-        "analyse() total": lambda: analysis.analyse(audio, calibration_offset_db=None),
-        "load + analyse()": lambda: analysis.analyse(load_audio(path), calibration_offset_db=None),
-    }
-
-
-def alternatives(path: Path) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
-    import librosa
-    import pyoctaveband as po
-
-    audio = load_audio(path)
-    x = analysis.centred_channels(audio.samples)
-    fs = audio.sample_rate
-    y = analysis._resampled(x.mean(axis=0, keepdims=True), fs, analysis.FEATURE_SAMPLE_RATE)[0]
-    magnitude = np.abs(librosa.stft(y.astype(np.float32)))
-
-    def direct_bands() -> object:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return po.octavefilter(x, fs, 3, 6, list(analysis.BAND_LIMITS_HZ), dbfs=True)
-
-    return {
-        "A-weighting": (
-            lambda: analysis.a_weighted(x, fs),
-            lambda: po.WeightingFilter(fs, "A").filter(x),
-        ),
-        "1/3-octave bands": (lambda: analysis.band_levels(x, fs, 0.0), direct_bands),
-        "HPSS masks": (
-            lambda: analysis.hpss_masks(magnitude),
-            lambda: librosa.decompose.hpss(magnitude, mask=True),
-        ),
-    }
-
-
-COLD_START = """
-import time
-start = time.perf_counter()
-from noisebank.ingest.analysis import analyse
-from noisebank.lib import synth
-imported = time.perf_counter()
-analyse((synth.sine(1000, 1.0, rms=0.1), 48000), calibration_offset_db=None)
-first = time.perf_counter()
-analyse((synth.sine(1000, 1.0, rms=0.1), 48000), calibration_offset_db=None)
-second = time.perf_counter()
-print(f"{imported - start:.2f} {first - imported:.2f} {second - first:.3f}")
+RATE = 48_000
+CHILD = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from bench.harness import cpu_s, rss_mb
+path, warm, which = sys.argv[1:4]
+if which == "before":
+    from bench.before_streaming import worker_path
+    run = lambda p: worker_path(p)
+else:
+    from noisebank.ingest.analysis import analyse
+    from noisebank.ingest.decode import open_audio
+    run = lambda p: analyse(open_audio(p), calibration_offset_db=None)
+run(warm)
+base = rss_mb("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # peak RSS (VmHWM) starts again from the current RSS
+wall, cpu = time.perf_counter(), cpu_s()
+result = run(path)
+print(json.dumps({{"wall": time.perf_counter() - wall, "cpu": cpu_s() - cpu,
+                  "rise": rss_mb("VmHWM") - base, "laeq": result.levels.laeq}}))
 """
 
 
-def cold_start() -> list[float]:
-    root = Path(__file__).resolve().parent.parent
-    out = subprocess.run(
-        [sys.executable, "-c", COLD_START], cwd=root, capture_output=True, text=True, check=True
+def write_recording(path: Path, seconds: float, channels: int) -> Path:
+    with sf.SoundFile(path, "w", RATE, channels, "PCM_16", format="FLAC") as f:
+        for block in synth.long_recording(seconds, sample_rate=RATE, channels=channels):
+            f.write(block)
+    return path
+
+
+def measure(which: str, path: Path, warm: Path) -> dict[str, float]:
+    code = CHILD.format(root=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(warm), which],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return [float(v) for v in out.stdout.split()]
+    if done.returncode != 0:
+        raise SystemExit(f"{which} failed on {path.name}:\n{done.stderr[-2000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def peak_memory_mb(path: Path) -> tuple[float, float]:
-    audio = load_audio(path)
-    tracemalloc.start()
-    analysis.analyse(audio, calibration_offset_db=None)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return audio.samples.nbytes / 1e6, peak / 1e6
+def cell(figures: dict[str, float] | None, seconds: float, note: str = "") -> str:
+    if figures is None:
+        return f"{note:>42}"
+    speed = seconds / figures["cpu"]
+    return (
+        f"{figures['rise']:>8.0f} MB {figures['cpu']:>8.1f} s {speed:>6.0f}x"
+        f" ({figures['wall']:>6.1f} s)"
+    )
+
+
+def stages(seconds: float) -> dict[str, Callable[[], object]]:
+    """Each stage of the streaming pass alone, over the same blocks of one recording."""
+    from noisebank.ingest import levels
+    from noisebank.ingest.bands import BandMeter, SpectrumMeter
+    from noisebank.ingest.features import FeatureMeter
+    from noisebank.ingest.plots import SpectrogramMeter, WaveformMeter
+    from noisebank.ingest.sanity import SignalChecker
+
+    blocks = list(synth.long_recording(seconds, sample_rate=RATE, block_s=5.46))
+    centred = [np.ascontiguousarray(b.T) for b in blocks]
+    frames = sum(len(b) for b in blocks)
+
+    def run(make: Callable[[], object], feed: Callable[[object, np.ndarray], object]) -> object:
+        meter = make()
+        for x in centred:
+            feed(meter, x)
+        return meter
+
+    def level_stage() -> None:
+        meter = levels.LevelMeter(RATE, 1)
+        for x in centred:
+            meter.add(x)
+        meter.finish()
+        meter.readings.close()
+
+    def first_read() -> None:
+        checker = SignalChecker(1)
+        for b in blocks:
+            checker.add(b)
+
+    return {
+        "first read (DC, peaks, clipping)": first_read,
+        "A-weighting, LAF, histogram": level_stage,
+        "1/3-octave bands": lambda: run(lambda: BandMeter(RATE, 1), BandMeter.add),  # type: ignore[arg-type]
+        "Welch spectrum": lambda: run(lambda: SpectrumMeter(RATE, 1), SpectrumMeter.add),  # type: ignore[arg-type]
+        "features (STFT, mel, chroma, HPSS)": lambda: run(
+            lambda: FeatureMeter(RATE),
+            lambda m, x: m.add(x[0]),  # type: ignore[attr-defined]
+        ),
+        "waveform + spectrogram": lambda: run(
+            lambda: (WaveformMeter(RATE), SpectrogramMeter(RATE, frames)),
+            lambda m, x: [m[0].add(x[0]), m[1].add(x[0])],  # type: ignore[index]
+        ),
+    }
+
+
+def print_stages(seconds: float) -> None:
+    from threadpoolctl import threadpool_limits
+
+    print(f"\nstages of the streaming pass, CPU time for {seconds:g} s of 48 kHz mono")
+    print("(each run once to warm up, then timed; BLAS on one thread, as analyse() runs it)")
+    for name, fn in stages(seconds).items():
+        with threadpool_limits(limits=1):
+            fn()
+            start = time.process_time()
+            fn()
+            spent = time.process_time() - start
+        print(f"  {name:38}{spent:7.2f} s  ({seconds / spent:5.0f}x real time)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--durations", type=float, nargs="+", default=[10.0, 60.0])
-    parser.add_argument("--channels", type=int, default=1)
-    parser.add_argument("--skip-alternatives", action="store_true")
+    parser.add_argument("--long", action="store_true", help="also 24 h of 48 kHz mono")
+    parser.add_argument("--before-minutes", type=float, default=1.0)
+    parser.add_argument("--skip-stages", action="store_true")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = {}
-        for duration in args.durations:
-            paths[duration] = Path(tmp) / f"clip_{duration:g}s.wav"
-            sf.write(paths[duration], clip(duration, args.channels), SAMPLE_RATE, "PCM_24")
-        analysis.analyse(load_audio(paths[args.durations[0]]), calibration_offset_db=None)
-
-        print(f"best (median) of {args.repeat} runs, {args.channels} channel(s) at 48 kHz")
-        header = "".join(f"{f'{d:g} s clip':>24}" for d in args.durations)
-        print(f"{'stage':34}{header}")
-        rows: dict[str, list[str]] = {}
-        totals: dict[float, float] = {}
-        for duration, path in paths.items():
-            for name, fn in stages(path).items():
-                best, median = best_of(args.repeat, fn)
-                cell = f"{best:7.3f} s ({median:6.3f})"
-                if name == "analyse() total":
-                    totals[duration] = best
-                rows.setdefault(name, []).append(f"{cell:>24}")
-        for name, cells in rows.items():
-            print(f"{name:34}{''.join(cells)}")
-        ratio = "".join(f"{f'{d / totals[d]:.0f}x real time':>24}" for d in args.durations)
-        print(f"{'analyse() speed':34}{ratio}")
-
-        if not args.skip_alternatives:
-            longest = paths[max(args.durations)]
-            print(f"\nour path vs the library path it replaces, {max(args.durations):g} s clip")
-            for name, (ours, theirs) in alternatives(longest).items():
-                ours_s, _ = best_of(args.repeat, ours)
-                theirs_s, _ = best_of(args.repeat, theirs)
-                print(f"{name:34}{ours_s:8.3f} s  vs {theirs_s:8.3f} s  ({theirs_s / ours_s:.1f}x)")
-
-        imports, first, second = cold_start()
-        print(f"\ncold worker: imports {imports:.2f} s, first analyse() of 1 s {first:.2f} s, ")
-        print(f"             second {second:.3f} s (numba JIT and lazy imports on first use)")
-        for duration, path in paths.items():
-            samples_mb, peak_mb = peak_memory_mb(path)
-            print(
-                f"memory, {duration:g} s clip: samples {samples_mb:.0f} MB, "
-                f"analyse() peak {peak_mb:.0f} MB (numpy allocations)"
-            )
+    cases = [("1 min, 48 kHz mono", 60.0, 1), ("1 h, 48 kHz mono", 3600.0, 1)]
+    cases.append(("1 h, 48 kHz stereo", 3600.0, 2))
+    if args.long:
+        cases.append(("24 h, 48 kHz mono", 86_400.0, 1))
+    head = "peak RSS rise   CPU time    speed  (wall)"
+    print(f"{'recording (16-bit FLAC)':24}{'before: ' + head:>50}{'after: ' + head:>50}")
+    bytes_per_sample: float | None = None
+    with tempfile.TemporaryDirectory(prefix="noisebank-bench-") as tmp:
+        warm = write_recording(Path(tmp) / "warm.flac", 2.0, 1)
+        for name, seconds, channels in cases:
+            path = write_recording(Path(tmp) / f"{seconds:g}s-{channels}ch.flac", seconds, channels)
+            before = None
+            note = ""
+            if seconds <= args.before_minutes * 60:
+                before = measure("before", path, warm)
+                bytes_per_sample = before["rise"] * 1e6 / (seconds * RATE * channels)
+            elif bytes_per_sample is not None:
+                predicted = bytes_per_sample * seconds * RATE * channels / 1e9
+                note = f"not run: ≈ {predicted:.1f} GB at that rate"
+            after = measure("after", path, warm)
+            print(f"{name:24}{cell(before, seconds, note):>50}{cell(after, seconds):>50}")
+            if before is not None:
+                print(f"{'':24}{'LAeq ' + format(before['laeq'], '.3f'):>50}"
+                      f"{'LAeq ' + format(after['laeq'], '.3f'):>50}")  # fmt: skip
+            path.unlink()
+    if not args.skip_stages:
+        print_stages(60.0)
 
 
 if __name__ == "__main__":

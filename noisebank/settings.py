@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from noisebank.lib.env import env_bool, env_int, env_str
 from noisebank.lib.logs import logging_config
+from noisebank.lib.zones import zone_or_none
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("NOISEBANK_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -249,9 +250,16 @@ NOISEBANK_EXPORT_TTL_HOURS = env_int("NOISEBANK_EXPORT_TTL_HOURS", 72)
 NOISEBANK_MAX_UPLOAD_MB = env_int("NOISEBANK_MAX_UPLOAD_MB", 500)
 # Recordings shorter or longer than this are refused at upload (seconds).
 NOISEBANK_MIN_DURATION_S = 0.5
-NOISEBANK_MAX_DURATION_S = env_int("NOISEBANK_MAX_DURATION_MIN", 240) * 60
-# A recording left in `processing` this long belongs to a worker that died: it is re-queued once.
+NOISEBANK_MAX_DURATION_S = env_int("NOISEBANK_MAX_DURATION_MIN", 1440) * 60
+# A recording whose `processing` heartbeat (updated_at, moved every minute of measuring) is this
+# old belongs to a worker that died: it is re-queued once.
 NOISEBANK_PROCESSING_TIMEOUT_S = env_int("NOISEBANK_PROCESSING_TIMEOUT_MIN", 30) * 60
+# The local time of sites whose region names no time zone (long-term indicators: Lday, Lnight).
+NOISEBANK_TIME_ZONE = env_str("NOISEBANK_TIME_ZONE", "UTC")
+if zone_or_none(NOISEBANK_TIME_ZONE) is None:
+    raise ImproperlyConfigured(
+        f"NOISEBANK_TIME_ZONE={NOISEBANK_TIME_ZONE!r} is not an IANA time zone (e.g. Africa/Accra)."
+    )
 # Unfinished chunked uploads are deleted after this many hours.
 NOISEBANK_UPLOAD_TTL_HOURS = env_int("NOISEBANK_UPLOAD_TTL_HOURS", 24)
 UPLOAD_ROOT = DATA_DIR / "uploads"

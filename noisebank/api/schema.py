@@ -75,6 +75,8 @@ def _filter_schema(name: str) -> tuple[dict[str, Any], bool]:
         return _number(LEVEL_BOUNDS), False
     if name.startswith("duration_"):
         return _number(DURATION_BOUNDS), False
+    if name == "clipped":
+        return {"type": "string", "enum": ["yes", "no", "true", "false", "1", "0"]}, False
     if name == "q":
         return {"type": "string", "maxLength": Q_MAX_LENGTH, "pattern": r"^[^\u0000]*$"}, False
     raise ValueError(f"no OpenAPI schema for the filter {name!r}: add one here")

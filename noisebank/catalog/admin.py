@@ -47,6 +47,7 @@ class SubclassAdmin(TaxonAdmin):
 
 @admin.register(m.Region)
 class RegionAdmin(TaxonAdmin):
+    list_display = ["name", "time_zone", "description"]
     inlines = [CommunityInline]
 
 

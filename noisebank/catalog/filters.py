@@ -80,6 +80,7 @@ class RecordingFilter:
     duration_min: float | None = None
     duration_max: float | None = None
     statuses: tuple[str, ...] = ()
+    clipped: bool | None = None  # True: more than 0.1 % clipped samples; False: measured, not
     # The parameters as given (without the empty ones): for manifests, jobs and links.
     params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Said to a person, not errors: a range whose minimum is above its maximum.
@@ -225,6 +226,20 @@ class NumberField(forms.FloatField):
             raise ValidationError(self.range_message, code="bounds")
 
 
+class YesNoField(forms.Field):
+    """yes/no (also true/false, 1/0); empty means either."""
+
+    def clean(self, value: Any) -> bool | None:
+        text = (value or "").strip().lower()
+        if not text:
+            return None
+        if text in ("yes", "true", "1"):
+            return True
+        if text in ("no", "false", "0"):
+            return False
+        raise ValidationError("must be yes or no")
+
+
 class RecordingFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=Q_MAX_LENGTH, strip=True)
     recorded_from = MomentField(end=False)
@@ -234,6 +249,7 @@ class RecordingFilterForm(forms.Form):
     duration_min = NumberField(*DURATION_BOUNDS, "s")
     duration_max = NumberField(*DURATION_BOUNDS, "s")
     status = StatusField(required=False)
+    clipped = YesNoField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -269,6 +285,7 @@ FILTER_PARAMETERS: tuple[str, ...] = (
     "duration_min",
     "duration_max",
     "status",
+    "clipped",
 )
 
 HELP: dict[str, str] = {
@@ -286,6 +303,7 @@ HELP: dict[str, str] = {
     "duration_min": "Duration at least (seconds, 0 to 1,000,000).",
     "duration_max": "Duration at most (seconds, 0 to 1,000,000).",
     "status": "Processing status: pending, processing, ready or failed; repeat for several.",
+    "clipped": "yes: recordings with more than 0.1 % clipped samples; no: measured, not clipped.",
 }
 
 
@@ -339,6 +357,7 @@ def parse_filters(params: Mapping[str, Any], *, extra: Iterable[str] = ()) -> Re
         duration_min=data.get("duration_min"),
         duration_max=data.get("duration_max"),
         statuses=data.get("status") or (),
+        clipped=data.get("clipped"),
         params=kept,
         notes=tuple(form.empty_ranges()),
     )

@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
+
+from noisebank.lib import checks, zones
 
 if TYPE_CHECKING:
     from noisebank.catalog.filters import RecordingFilter
@@ -55,7 +58,21 @@ class Subclass(Taxon):
         ]
 
 
+def validate_time_zone(name: str) -> None:
+    if name and zones.zone_or_none(name) is None:
+        raise ValidationError(f"{name!r} is not an IANA time zone (e.g. Africa/Accra).")
+
+
 class Region(Taxon):
+    # The long-term indicators (Lday, Lnight, hourly LAeq) are in the local time of the site.
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        db_default="",
+        validators=[validate_time_zone],
+        help_text="IANA time zone of its sites, e.g. Africa/Accra. Empty: NOISEBANK_TIME_ZONE.",
+    )
+
     class Meta(Taxon.Meta):
         constraints = [models.UniqueConstraint(fields=["name"], name="region_name_unique")]
 
@@ -144,6 +161,11 @@ class RecordingQuerySet(models.QuerySet["Recording"]):
             q &= Q(features__duration_s__lte=f.duration_max)
         if f.statuses:
             q &= Q(status__in=f.statuses)
+        if f.clipped is not None:
+            clipped = Q(analysis__clipped_share__gt=checks.CLIPPED_SHARE_LIMIT)
+            q &= (
+                clipped if f.clipped else Q(analysis__clipped_share__lte=checks.CLIPPED_SHARE_LIMIT)
+            )
         return self.filter(q)
 
     def for_list(self) -> "RecordingQuerySet":
@@ -306,11 +328,62 @@ class NoiseAnalysis(models.Model):
     band_levels = models.JSONField(default=dict, help_text="1/3-octave centre (Hz) -> level")
     # Down-sampled A-weighted Fast level against time, for the detail page's plot.
     level_series = models.JSONField(default=dict, blank=True)
+    # What the signal checks found (noisebank.lib.checks draws the lines). Empty: measured
+    # before the checks existed.
+    # Database defaults too: rows written by raw INSERTs (the demo seeder) leave them out.
+    no_signal = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Digital silence (> 99 % of the samples below -120 dBFS): no levels.",
+    )
+    clipped_share = models.FloatField(
+        null=True, help_text="Share of samples at or within 0.01 dB of full scale (0-1)."
+    )
+    dc_offset = models.FloatField(
+        null=True, help_text="The largest channel mean, full scale = 1 (signed)."
+    )
+    channel_laeq = models.JSONField(
+        default=list,
+        db_default=Value([], output_field=models.JSONField()),
+        blank=True,
+        help_text="LAeq of each channel, in the recording's unit.",
+    )
+    dead_channels = models.JSONField(
+        default=list,
+        db_default=Value([], output_field=models.JSONField()),
+        blank=True,
+        help_text="Channels (1 = first) > 6 dB below the loudest.",
+    )
+    # The indicators of long-term monitoring, in the local time of the recording's region
+    # (noisebank.ingest.longterm). Empty where the recording does not cover a period.
+    time_zone = models.CharField(max_length=64, blank=True, db_default="", default="")
+    hourly_laeq = models.JSONField(
+        default=list,
+        db_default=Value([], output_field=models.JSONField()),
+        blank=True,
+        help_text='LAeq per local clock hour: [{"start", "laeq", "covered_s"}, ...].',
+    )
+    lday = models.FloatField(null=True, help_text="LAeq over the covered parts of 07-19 h.")
+    levening = models.FloatField(null=True, help_text="LAeq over the covered parts of 19-23 h.")
+    lnight = models.FloatField(null=True, help_text="LAeq over the covered parts of 23-07 h.")
+    lden = models.FloatField(null=True, help_text="EU 2002/49/EC; only for a whole day covered.")
+    lday_hours = models.FloatField(null=True, help_text="Hours of 07-19 h covered.")
+    levening_hours = models.FloatField(null=True, help_text="Hours of 19-23 h covered.")
+    lnight_hours = models.FloatField(null=True, help_text="Hours of 23-07 h covered.")
+    level_channels = models.JSONField(
+        default=list,
+        db_default=Value([], output_field=models.JSONField()),
+        blank=True,
+        help_text="Channels (1 = first) the levels were taken from.",
+    )
 
     class Meta:
         verbose_name_plural = "noise analyses"
 
         indexes = [
+            # The clipped filter (clipped=yes: clipped_share > CLIPPED_SHARE_LIMIT) and the
+            # processing page's count of clipped recordings.
+            models.Index(fields=["clipped_share", "recording"], name="analysis_clipped_idx"),
             # laeq_min / laeq_max filters, and the catalogue sorted by LAeq: keyset pages on
             # (laeq, recording_id), the join to the recording by its primary key.
             models.Index(fields=["laeq", "recording"], name="analysis_laeq_idx"),

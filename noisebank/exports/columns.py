@@ -89,6 +89,8 @@ def _col(
     return ExportColumn(Column(name, label, type_, unit, description), expr)
 
 
+# How every frame feature is defined: the mean over the recording's STFT frames.
+FRAMES = "Mean over 2048-sample frames every 512 samples of the channel mean at 22,050 Hz of "
 LEVEL_UNIT = "dB"
 LEVEL_NOTE = "dB SPL when the recording is calibrated, dBFS otherwise (see the unit column)."
 
@@ -114,19 +116,19 @@ ORIGINAL: list[ExportColumn] = [
     _col("audio_duration", "Duration", "float", "features__duration_s", "s"),
     _col("sample_rate", "Sample rate", "integer", "features__sample_rate", "Hz"),
     _col("num_samples", "Samples", "integer", "features__num_samples", "", "Samples per channel."),
-    _col("rms_energy", "RMS energy", "float", "features__rms_energy", "", "Root mean square of the samples, full scale = 1."),
-    _col("zero_crossing_rate", "Zero-crossing rate", "float", "features__zero_crossing_rate", "", "Mean sign changes per sample."),
-    _col("spectral_centroid", "Spectral centroid", "float", "features__spectral_centroid", "Hz"),
-    _col("spectral_bandwidth", "Spectral bandwidth", "float", "features__spectral_bandwidth", "Hz"),
-    _col("spectral_rolloff", "Spectral roll-off", "float", "features__spectral_rolloff", "Hz", "Frequency below which 85 % of the energy lies."),
-    _col("spectral_flatness", "Spectral flatness", "float", "features__spectral_flatness", "", "0 (tonal) to 1 (noise-like)."),
-    _col("harmonic_ratio", "Harmonic ratio", "float", "features__harmonic_ratio", "", "Share of energy in the harmonic part (HPSS)."),
-    _col("percussive_ratio", "Percussive ratio", "float", "features__percussive_ratio", "", "Share of energy in the percussive part (HPSS)."),
+    _col("rms_energy", "RMS energy", "float", "features__rms_energy", "", "Root mean square of all samples of all channels after DC removal, full scale = 1 (20·log10 of it is LZeq in dBFS)."),
+    _col("zero_crossing_rate", "Zero-crossing rate", "float", "features__zero_crossing_rate", "", FRAMES + "the share of sign changes per sample."),
+    _col("spectral_centroid", "Spectral centroid", "float", "features__spectral_centroid", "Hz", FRAMES + "the spectrum's centre of mass."),
+    _col("spectral_bandwidth", "Spectral bandwidth", "float", "features__spectral_bandwidth", "Hz", FRAMES + "the spread of the spectrum about its centroid."),
+    _col("spectral_rolloff", "Spectral roll-off", "float", "features__spectral_rolloff", "Hz", FRAMES + "the frequency below which 85 % of the energy lies."),
+    _col("spectral_flatness", "Spectral flatness", "float", "features__spectral_flatness", "", FRAMES + "geometric over arithmetic mean of the power spectrum: 0 tonal, 1 noise-like."),
+    _col("harmonic_ratio", "Harmonic ratio", "float", "features__harmonic_ratio", "", "Share of the spectrogram's energy in the harmonic part (median-filter HPSS over 31 frames by 31 bins, soft masks)."),
+    _col("percussive_ratio", "Percussive ratio", "float", "features__percussive_ratio", "", "Share of the spectrogram's energy in the percussive part; harmonic_ratio + percussive_ratio = 1."),
     _col("mean_db", "Mean level", "float", "analysis__mean_db", LEVEL_UNIT, "Mean of the A-weighted Fast level over time. " + LEVEL_NOTE),
     _col("max_db", "Maximum level", "float", "analysis__max_db", LEVEL_UNIT, "Maximum of the A-weighted Fast level (= LAFmax). " + LEVEL_NOTE),
     _col("min_db", "Minimum level", "float", "analysis__min_db", LEVEL_UNIT, "Minimum of the A-weighted Fast level (= LAFmin). " + LEVEL_NOTE),
     _col("std_db", "Level standard deviation", "float", "analysis__std_db", LEVEL_UNIT, "Standard deviation of the A-weighted Fast level over time."),
-    _col("peak_count", "Peaks", "integer", "analysis__peak_count", "", "Peaks of the A-weighted Fast level."),
+    _col("peak_count", "Peaks", "integer", "analysis__peak_count", "", "Peaks of the A-weighted Fast level read every 10 ms: standing out by 6 dB within 30 s either side, 0.25 s apart or more."),
     _col("peak_interval_mean", "Mean peak interval", "float", "analysis__peak_interval_mean_s", "s"),
     _col("dominant_frequency", "Dominant frequency", "float", "analysis__dominant_frequency_hz", "Hz"),
     _col("frequency_range", "Frequency range", "float", F("analysis__freq_high_hz") - F("analysis__freq_low_hz"), "Hz", "Width of the band holding 90 % of the energy (freq_high_hz - freq_low_hz)."),
@@ -163,13 +165,37 @@ MORE: list[ExportColumn] = [
 
 SPECTRAL: list[ExportColumn] = [
     *(
-        _col(f"mfcc_{i}", f"MFCC {i}", "float", JsonNumber("features__mfcc", i - 1), "", f"Mean of mel-frequency cepstral coefficient {i}.")
+        _col(f"mfcc_{i}", f"MFCC {i}", "float", JsonNumber("features__mfcc", i - 1), "", FRAMES + f"mel-frequency cepstral coefficient {i} (log-mel clipped 80 dB below its loudest value in the recording).")
         for i in range(1, 14)
     ),
     *(
-        _col(f"chroma_{i}", f"Chroma {i}", "float", JsonNumber("features__chroma", i - 1), "", f"Mean chroma energy of pitch class {i} (C = 1).")
+        _col(f"chroma_{i}", f"Chroma {i}", "float", JsonNumber("features__chroma", i - 1), "", FRAMES + f"the chroma energy of pitch class {i} (C = 1), each frame scaled to its largest class.")
         for i in range(1, 13)
     ),
+]  # fmt: skip
+
+
+CHECKS: list[ExportColumn] = [
+    _col("no_signal", "No signal", "boolean", "analysis__no_signal", "", "Digital silence (more than 99 % of the samples below -120 dBFS): the level columns are empty."),
+    _col("clipped_share", "Clipped share", "float", "analysis__clipped_share", "", "Share of the samples (all channels) at or within 0.01 dB of full scale, 0-1; above 0.001 the recording counts as clipped. Empty: measured before this check."),
+    _col("dc_offset", "DC offset", "float", "analysis__dc_offset", "", "The channel mean farthest from zero, full scale = 1 (signed); flagged beyond ±0.001."),
+    _col("channel_laeq", "LAeq per channel", "text", JsonText("analysis__channel_laeq"), LEVEL_UNIT, "JSON list of each channel's LAeq, first channel first. " + LEVEL_NOTE),
+    _col("dead_channels", "Dead channels", "text", JsonText("analysis__dead_channels"), "", "JSON list of the channels (1 = first) whose LAeq is more than 6 dB below the loudest one's."),
+    _col("level_channels", "Level channels", "text", JsonText("analysis__level_channels"), "", "JSON list of the channels (1 = first) the levels were taken from: the live ones."),
+]  # fmt: skip
+
+
+LOCAL_TIME = "in the local time of the recording's region (time_zone column)"
+LONG_TERM: list[ExportColumn] = [
+    _col("time_zone", "Time zone", "text", NullIf(F("analysis__time_zone"), Value(""), output_field=CharField()), "", "IANA time zone the long-term indicators are given in: the region's, else the site default."),
+    _col("lday", "Lday", "float", "analysis__lday", LEVEL_UNIT, "A-weighted Leq over the covered parts of 07-19 h " + LOCAL_TIME + "; empty if none is covered. " + LEVEL_NOTE),
+    _col("levening", "Levening", "float", "analysis__levening", LEVEL_UNIT, "A-weighted Leq over the covered parts of 19-23 h " + LOCAL_TIME + "; empty if none is covered. " + LEVEL_NOTE),
+    _col("lnight", "Lnight", "float", "analysis__lnight", LEVEL_UNIT, "A-weighted Leq over the covered parts of 23-07 h " + LOCAL_TIME + "; empty if none is covered. " + LEVEL_NOTE),
+    _col("lden", "Lden", "float", "analysis__lden", LEVEL_UNIT, "EU Directive 2002/49/EC: Lday, Levening + 5 dB and Lnight + 10 dB weighted 12/4/8 h; only when a whole day (07 h to 07 h local) is covered. " + LEVEL_NOTE),
+    _col("lday_hours", "Day hours covered", "float", "analysis__lday_hours", "h", "Hours of the day period (07-19 h) the recording covers."),
+    _col("levening_hours", "Evening hours covered", "float", "analysis__levening_hours", "h", "Hours of the evening period (19-23 h) the recording covers."),
+    _col("lnight_hours", "Night hours covered", "float", "analysis__lnight_hours", "h", "Hours of the night period (23-07 h) the recording covers."),
+    _col("hourly_laeq", "Hourly LAeq", "text", JsonText("analysis__hourly_laeq"), LEVEL_UNIT, 'JSON list, one entry per local clock hour touched: {"start": local ISO time with offset, "laeq", "covered_s"}.'),
 ]  # fmt: skip
 
 
@@ -183,10 +209,9 @@ BANDS: list[ExportColumn] = [
     for c in BAND_CENTRES
 ]  # fmt: skip
 
-COLUMNS: dict[str, ExportColumn] = {
-    c.name: c for c in (*ORIGINAL, *LEVELS, *LOCATION, *MORE, *SPECTRAL, *BANDS)
-}
-assert len(COLUMNS) == sum(map(len, (ORIGINAL, LEVELS, LOCATION, MORE, SPECTRAL, BANDS)))
+GROUPS = (ORIGINAL, LEVELS, LOCATION, MORE, SPECTRAL, BANDS, CHECKS, LONG_TERM)
+COLUMNS: dict[str, ExportColumn] = {c.name: c for group in GROUPS for c in group}
+assert len(COLUMNS) == sum(map(len, GROUPS))
 
 ORIGINAL_NAMES = [c.name for c in ORIGINAL]
 METADATA_NAMES = [

@@ -231,11 +231,14 @@ class Snapshot:
         sql, params = query.sql()
         cur = self.wrapper.cursor()
         datetimes = [i for i, c in enumerate(query.columns) if c.column.type == "datetime"]
+        booleans = [i for i, c in enumerate(query.columns) if c.column.type == "boolean"]
         try:
             cur.execute(sql, params)
             while batch := cur.fetchmany(fetch):
                 if datetimes:
                     batch = [_sqlite_datetimes(r, datetimes) for r in batch]
+                if booleans:
+                    batch = [_sqlite_booleans(r, booleans) for r in batch]
                 yield from batch
         finally:
             if not self.closed:
@@ -291,6 +294,15 @@ class Snapshot:
 
 def open_snapshot(alias: str = "default") -> Snapshot:
     return Snapshot(alias)
+
+
+def _sqlite_booleans(row: Row, positions: list[int]) -> Row:
+    """SQLite holds booleans as 0 and 1."""
+    values = list(row)
+    for i in positions:
+        if values[i] is not None:
+            values[i] = bool(values[i])
+    return tuple(values)
 
 
 def _sqlite_datetimes(row: Row, positions: list[int]) -> Row:

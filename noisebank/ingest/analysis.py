@@ -1,5 +1,10 @@
 """What Noisebank measures in a recording: audio features and standard acoustic levels.
 
+Two reads of the recording, block by block (``decode.AudioSource``): a cheap one for each
+channel's DC offset (``sanity``), then one that measures, in which every stage keeps its
+filter state and running sums from one block to the next, so a worker measures a day-long
+recording in the memory a minute takes. Short and long files take the same path.
+
 Calibration
     Digital full scale is 1.0 and an uncalibrated level is ``L_dBFS = 20·log10(RMS)``, so a
     full-scale sine reads -3.01 dBFS. A recorder's calibration offset ``C`` (dB) turns that into
@@ -7,70 +12,72 @@ Calibration
     calibrator that reads -26.0 dBFS gives C = 120.0. Without an offset every level is in dBFS,
     with one in dB SPL; ``Levels.unit`` says which.
 
-Levels (pyoctaveband 2.0.0, IEC 61672-1 and IEC 61260-1)
-    - A-weighting: pyoctaveband's ``WeightingFilter`` design, run at 192 kHz or more (see
-      ``a_weighted``). Within 0.03 dB of the IEC formula up to 8 kHz, 0.26 dB at 16 kHz.
-    - LZeq (unweighted) and LAeq: pyoctaveband ``leq``. The DC offset is removed first.
-    - The A-weighted Fast level (LAF, τ = 125 ms) comes from pyoctaveband ``time_weighting``,
-      started from the mean square of the first 125 ms (see ``fast_level``). LAFmax, LAFmin,
-      LA10/LA50/LA90 (the levels exceeded 10/50/90 % of the time, like pyoctaveband's
-      ``ln_levels``) and mean/max/min/std (arithmetic, in dB) are statistics over every sample.
-    - Peaks: maxima of the LAF read every 10 ms that stand out by at least 6 dB (prominence),
-      0.25 s apart or more. Events: the LAF above LA90 + 10 dB for 0.5 s or longer.
-    - Bands: 1/3-octave Leq from 25 Hz to 20 kHz (pyoctaveband ``octavefilter``, Butterworth
-      order 6), only bands whose upper edge lies below the Nyquist frequency. Keys are the IEC
-      nominal centre frequencies: "25", "31.5", ..., "1000", "1250", ..., "20000".
+Levels (pyoctaveband 2.0.0, IEC 61672-1 and IEC 61260-1; see ``levels`` and ``bands``)
+    - DC: each channel's mean over the whole recording (found by a first, cheap read) is taken
+      off before the filters.
+    - A-weighting: pyoctaveband's ``WeightingFilter`` design, run at 192 kHz or more. Within
+      0.03 dB of the IEC formula up to 8 kHz, 0.26 dB at 16 kHz.
+    - LZeq (unweighted) and LAeq: the energy mean over the recording.
+    - The A-weighted Fast level (LAF, τ = 125 ms), pyoctaveband's ``time_weighting`` carried
+      from block to block and started from the mean square of the first 125 ms. LAFmax, LAFmin
+      and mean/max/min/std (arithmetic, in dB) are exact statistics over every sample; LA10,
+      LA50 and LA90 (the levels exceeded 10/50/90 % of the time) come from a histogram of every
+      sample's LAF in 0.01 dB bins.
+    - Peaks: maxima of the LAF read every 10 ms that stand out by at least 6 dB (prominence,
+      judged within 30 s either side), 0.25 s apart or more. Events: the LAF above
+      LA90 + 10 dB for 0.5 s or longer.
+    - Bands: 1/3-octave Leq from 25 Hz to 20 kHz (Butterworth order 6), only bands whose upper
+      edge lies below the Nyquist frequency. Keys are the IEC nominal centre frequencies:
+      "25", "31.5", ..., "1000", "1250", ..., "20000".
     - Dominant frequency and frequency range: from the unweighted Welch power spectrum
       (about 6 Hz resolution) between 20 Hz and Nyquist; the range holds the central 90 % of
       the energy (5th to 95th percentile of the cumulative energy).
     - Several channels: levels are the energy mean over channels (the mean square is averaged
-      before taking logarithms), so a stereo file of two identical channels reads like mono
-      and no channel is ignored.
+      before taking logarithms), so a stereo file of two identical channels reads like mono.
+      A channel whose LAeq is more than 6 dB below the loudest one's is flagged dead and left
+      out: the levels are then those of the live channels (``SignalReport``); each channel's
+      LAeq is kept.
 
-Features (librosa 0.11)
-    Computed on the channel mean resampled to 22,050 Hz, librosa's default rate (so they compare
-    with datasets made by ``librosa.load``), with 2048-sample frames every 512 samples; each
-    feature is the mean over frames. Content above 11 kHz therefore does not reach them.
-    ``rms_energy`` is the exception: the RMS of all samples of all channels at the native rate
-    after DC removal (full scale 1.0), so that 20·log10(rms_energy) is LZeq in dBFS.
-    ``harmonic_ratio`` and ``percussive_ratio`` split the spectrogram energy by median-filter
-    harmonic/percussive separation (librosa's HPSS) and add up to 1.
+Signal checks (``sanity``, lines drawn in ``noisebank.lib.checks``)
+    Digital silence (more than 99 % of the samples below -120 dBFS, or none differing from
+    another by more) is "no signal": no levels and no spectral features, instead of the
+    -156.5 dBFS floor read as if measured. The share of clipped samples (at or within 0.01 dB
+    of full scale; "clipped" above 0.1 %) and the DC offset (flagged beyond ±0.001 of full
+    scale) are reported for every recording.
+
+Features (librosa 0.11; see ``features`` for how each is defined as a mean over frames)
+    Computed on the channel mean resampled to 22,050 Hz with 2048-sample frames every 512
+    samples; content above 11 kHz does not reach them. ``rms_energy`` is the exception: the
+    RMS of all samples of all channels at the native rate after DC removal (full scale 1.0), so
+    that 20·log10(rms_energy) is LZeq in dBFS. ``harmonic_ratio`` and ``percussive_ratio`` add
+    up to 1.
 """
 
 from __future__ import annotations
 
-import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-import librosa
 import numpy as np
-import pyoctaveband as po
-import soxr
-from scipy import ndimage, signal
+from threadpoolctl import threadpool_limits
 
+from noisebank.ingest import levels as meter
+from noisebank.ingest import longterm
 from noisebank.ingest.audio import LoadedAudio
+from noisebank.ingest.bands import BandMeter, SpectrumMeter
+from noisebank.ingest.decode import ArraySource, AudioSource
+from noisebank.ingest.features import FeatureMeter
+from noisebank.ingest.longterm import LongTerm
+from noisebank.ingest.plots import SpectrogramMeter, WaveformMeter
+from noisebank.ingest.sanity import SignalCheck, SignalChecker
+from noisebank.lib import checks
 
-FAST_TIME_CONSTANT_S = 0.125
-READING_INTERVAL_S = 0.01
-MAX_SERIES_POINTS = 2000
-PEAK_PROMINENCE_DB = 6.0
-PEAK_MIN_SPACING_S = 0.25
-EVENT_MARGIN_DB = 10.0
-EVENT_MIN_DURATION_S = 0.5
-BAND_LIMITS_HZ = (25.0, 20_000.0)
-SPECTRUM_MIN_HZ = 20.0
-ENERGY_RANGE = (0.05, 0.95)
-FEATURE_SAMPLE_RATE = 22_050
-FRAME_LENGTH = 2048
-HOP_LENGTH = 512
-HPSS_KERNEL = 31
-
-_A_WEIGHTING_RATE_HZ = 192_000
-_A_WEIGHTING_BLOCK_S = 10.0
-_MAX_DECIMATION_STEPS = 8  # pyoctaveband also stops decimating at a factor of 500 (2**8 < 500)
-_BAND_HEADROOM = 1.25  # pyoctaveband's margin between a band's upper edge and Nyquist
-_MIN_MEAN_SQUARE = float(np.finfo(float).eps)  # -156.5 dBFS, pyoctaveband's floor
+MAX_SERIES_POINTS = meter.MAX_SERIES_POINTS
+EVENT_MARGIN_DB = meter.EVENT_MARGIN_DB
 
 
 @dataclass(frozen=True)
@@ -80,13 +87,13 @@ class Features:
     num_samples: int
     channels: int
     rms_energy: float
-    zero_crossing_rate: float
-    spectral_centroid: float
-    spectral_bandwidth: float
-    spectral_rolloff: float
-    spectral_flatness: float
-    harmonic_ratio: float
-    percussive_ratio: float
+    zero_crossing_rate: float | None  # None: no signal
+    spectral_centroid: float | None  # None: no signal
+    spectral_bandwidth: float | None  # None: no signal
+    spectral_rolloff: float | None  # None: no signal
+    spectral_flatness: float | None  # None: no signal
+    harmonic_ratio: float | None  # None: no signal
+    percussive_ratio: float | None  # None: no signal
     mfcc: list[float]
     chroma: list[float]
 
@@ -124,317 +131,284 @@ class LevelSeries:
 
 
 @dataclass(frozen=True)
-class Analysis:
-    features: Features
-    levels: Levels
-    series: LevelSeries
+class SignalReport:
+    """What the signal checks found (see ``sanity`` and ``noisebank.lib.checks``)."""
+
+    no_signal: bool
+    clipped_share: float  # 0-1, all channels together
+    dc_offset: float  # the channel mean farthest from zero, full scale 1.0
+    channel_laeq: list[float]  # per channel, in the levels' unit; empty without a signal
+    dead_channels: list[int]  # 1 = the first channel
+    level_channels: list[int]  # the channels the levels come from
+
+    @property
+    def clipped(self) -> bool:
+        return self.clipped_share > checks.CLIPPED_SHARE_LIMIT
+
+    @property
+    def dc(self) -> bool:
+        return abs(self.dc_offset) > checks.DC_OFFSET_LIMIT
 
 
 @dataclass(frozen=True)
-class TimeLevels:
-    """The level statistics over time, in the unit of the offset that produced them."""
-
-    lzeq: float
-    laeq: float
-    lafmax: float
-    lafmin: float
-    la10: float
-    la50: float
-    la90: float
-    mean_db: float
-    std_db: float
-    peak_times_s: list[float]
-    event_durations_s: list[float]
+class Analysis:
+    features: Features
+    levels: Levels | None  # None: no signal, nothing to measure
     series: LevelSeries
+    plots: dict[str, Any]  # waveform envelope and spectrogram image for the detail page
+    signal: SignalReport
+    long_term: LongTerm | None = None  # when the moment the recording started is known
+
+
+Progress = Callable[[float], None]
 
 
 def analyse(
-    audio: LoadedAudio | tuple[np.ndarray, int], *, calibration_offset_db: float | None
+    audio: AudioSource | LoadedAudio | tuple[np.ndarray, int],
+    *,
+    calibration_offset_db: float | None,
+    progress: Progress | None = None,
+    started_at: datetime | None = None,
+    time_zone: ZoneInfo | None = None,
+    levels_only: bool = False,
 ) -> Analysis:
-    """Measure a recording; levels in dB SPL if a calibration offset is given, else dBFS."""
-    samples, sample_rate = (
-        (audio.samples, audio.sample_rate) if isinstance(audio, LoadedAudio) else audio
-    )
-    x = centred_channels(samples)
-    offset = 0.0 if calibration_offset_db is None else calibration_offset_db
-    over_time = time_levels(x, sample_rate, offset)
-    dominant, low, high = spectrum_range(x, sample_rate)
-    peaks = over_time.peak_times_s
-    levels = Levels(
-        unit="dBFS" if calibration_offset_db is None else "dB SPL",
-        lzeq=over_time.lzeq,
-        laeq=over_time.laeq,
-        lafmax=over_time.lafmax,
-        lafmin=over_time.lafmin,
-        la10=over_time.la10,
-        la50=over_time.la50,
-        la90=over_time.la90,
-        mean_db=over_time.mean_db,
-        max_db=over_time.lafmax,
-        min_db=over_time.lafmin,
-        std_db=over_time.std_db,
-        dominant_frequency_hz=dominant,
-        freq_low_hz=low,
-        freq_high_hz=high,
-        peak_count=len(peaks),
-        peak_interval_mean_s=round(float(np.mean(np.diff(peaks))), 3) if len(peaks) > 1 else None,
-        event_count=len(over_time.event_durations_s),
-        event_durations_s=over_time.event_durations_s,
-        band_levels=band_levels(x, sample_rate, offset),
-    )
-    return Analysis(spectral_features(x, sample_rate), levels, over_time.series)
+    """Measure a recording; levels in dB SPL if a calibration offset is given, else dBFS.
 
-
-def centred_channels(samples: np.ndarray) -> np.ndarray:
-    """(frames,) or (frames, channels) samples as float64 (channels, frames) without DC."""
-    x = np.asarray(samples, dtype=np.float64)
-    x = x[:, np.newaxis] if x.ndim == 1 else x
-    return np.ascontiguousarray((x - x.mean(axis=0)).T)
-
-
-def a_weighted(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """A-weight each row of ``x`` with pyoctaveband's IEC 61672-1 filter.
-
-    Its bilinear design bends the curve near Nyquist, so it is run at 192 kHz or more.
-    pyoctaveband's own ``high_accuracy`` path oversamples a 48 kHz signal only to 96 kHz (with
-    resample_poly): 0.11 dB low at 8 kHz, 1.08 dB low at 16 kHz, +0.008 dB at 1 kHz. Through
-    soxr at 192 kHz: 0.03 dB and 0.26 dB low, 0.000 dB at 1 kHz, in the same time (0.18 s per
-    minute of audio). Streaming 10 s blocks gives the same samples as one pass while keeping
-    the oversampled copy small.
+    The recording is read twice: a cheap first read (``sanity``) finds each channel's exact
+    DC offset and whether there is a signal at all, the second measures. When a channel is
+    more than 6 dB quieter than the loudest (a dead microphone), the levels are measured once
+    more from the live channels alone. ``progress`` is called after each block with the seconds
+    of audio read so far, over all reads. With ``started_at`` (aware) the long-term indicators
+    are given in ``time_zone`` (default UTC). ``levels_only`` skips the features and plots.
     """
-    factor = min(8, max(1, math.ceil(_A_WEIGHTING_RATE_HZ / sample_rate)))
-    high_rate = sample_rate * factor
-    design = po.WeightingFilter(high_rate, "A", stateful=True, high_accuracy=False)
-    if factor == 1:
-        return design.filter(x)
-    channels, frames = x.shape
-    up = soxr.ResampleStream(sample_rate, high_rate, channels, dtype="float64")
-    down = soxr.ResampleStream(high_rate, sample_rate, channels, dtype="float64")
-    out = np.empty_like(x)
-    done = 0
-    block = round(_A_WEIGHTING_BLOCK_S * sample_rate)
-    for start in range(0, frames, block):
-        last = start + block >= frames
-        high = up.resample_chunk(np.ascontiguousarray(x[:, start : start + block].T), last=last)
-        weighted = design.filter(np.ascontiguousarray(high.T))
-        low = down.resample_chunk(np.ascontiguousarray(weighted.T), last=last)
-        out[:, done : done + len(low)] = low.T
-        done += len(low)
-    return out[:, :done]
+    # One core per worker: BLAS threads (the mel and chroma products) competing with other
+    # workers for the cores cost ten times the CPU on a busy 2-core machine.
+    clock = None if started_at is None else (started_at, time_zone or ZoneInfo("UTC"))
+    with threadpool_limits(limits=1):
+        return _analyse(
+            as_source(audio),
+            calibration_offset_db,
+            progress or (lambda _: None),
+            clock,
+            levels_only,
+        )
 
 
-def time_levels(x: np.ndarray, sample_rate: int, offset_db: float) -> TimeLevels:
-    weighted = a_weighted(x, sample_rate)
-    laf = fast_level(weighted, sample_rate) + offset_db
-    # pyoctaveband's ln_levels would weight and time-weight the signal again, per channel;
-    # these are the same percentiles (checked in the tests) of the level already at hand.
-    la10, la50, la90 = (float(v) for v in np.percentile(laf, [90, 50, 10]))
-    step = max(1, round(READING_INTERVAL_S * sample_rate))
-    readings = laf[::step]
-    times = step * np.arange(readings.size) / sample_rate
-    return TimeLevels(
-        lzeq=_energy_mean_db(po.leq(x, dbfs=True)) + offset_db,
-        laeq=_energy_mean_db(po.leq(weighted, dbfs=True)) + offset_db,
-        lafmax=float(laf.max()),
-        lafmin=float(laf.min()),
-        la10=la10,
-        la50=la50,
-        la90=la90,
-        mean_db=float(laf.mean()),
-        std_db=float(laf.std()),
-        peak_times_s=_peak_times(readings, times, step / sample_rate),
-        event_durations_s=_event_durations(readings, la90 + EVENT_MARGIN_DB, step / sample_rate),
-        series=_plot_series(readings, times),
+Clock = tuple[datetime, ZoneInfo]
+
+
+def _analyse(
+    source: AudioSource,
+    offset_db: float | None,
+    progress: Progress,
+    clock: Clock | None,
+    levels_only: bool,
+) -> Analysis:
+    checker = SignalChecker(source.channels)
+    for block in source.blocks():
+        checker.add(block)
+        progress(checker.samples / source.sample_rate)
+    check = checker.result()
+    read = check.samples / source.sample_rate
+    if check.no_signal:
+        return _no_signal(source, check, offset_db)
+    everything = _measured(source, check, offset_db, None, not levels_only, clock, progress, read)
+    channel_laeq = everything.channel_laeq
+    loudest = max(channel_laeq)
+    dead = [i for i, level in enumerate(channel_laeq) if level < loudest - checks.DEAD_CHANNEL_DB]
+    live = [i for i in range(source.channels) if i not in dead]
+    levels, series, long_term = everything.levels, everything.series, everything.long_term
+    if dead:
+        alive = _measured(source, check, offset_db, live, False, clock, progress, 2 * read)
+        levels, series, long_term = alive.levels, alive.series, alive.long_term
+    signal = SignalReport(
+        no_signal=False,
+        clipped_share=check.clipped_share,
+        dc_offset=check.dc_offset,
+        channel_laeq=[round(level, 2) for level in channel_laeq],
+        dead_channels=[i + 1 for i in dead],
+        level_channels=[i + 1 for i in live],
     )
+    features = everything.features or _without_spectra(source, check)
+    return Analysis(features, levels, series, everything.plots, signal, long_term)
 
 
-def fast_level(weighted: np.ndarray, sample_rate: int) -> np.ndarray:
-    """The Fast-weighted level in dBFS at every sample, energy-averaged over channels.
-
-    The averager starts from the mean square of the first 125 ms, as if the meter had been
-    running before the recording began; started from silence it would read low for the first
-    quarter second and bias every statistic of a short clip.
-    """
-    head = weighted[:, : max(1, round(FAST_TIME_CONSTANT_S * sample_rate))]
-    envelope = po.time_weighting(
-        weighted, sample_rate, mode="fast", initial_state=np.mean(head**2, axis=1)
-    )
-    return _db(envelope.mean(axis=0))
+def as_source(audio: AudioSource | LoadedAudio | tuple[np.ndarray, int]) -> AudioSource:
+    if isinstance(audio, AudioSource):
+        return audio
+    if isinstance(audio, LoadedAudio):
+        return ArraySource.of(audio.samples, audio.sample_rate)
+    samples, sample_rate = audio
+    return ArraySource.of(samples, sample_rate)
 
 
-def band_levels(x: np.ndarray, sample_rate: int, offset_db: float) -> dict[str, float]:
-    """1/3-octave band Leq, keyed by nominal centre frequency ("31.5", "1000", ...).
-
-    pyoctaveband decimates the whole signal once per band with resample_poly: 1.5-2 s per
-    minute at 48 kHz, the slowest stage. Handing it signals already decimated by soxr, an
-    octave at a time, gives the same levels within 0.01 dB in 0.3 s (see bench/).
-    """
-    centres, upper, labels = _third_octave_bands()
-    levels_by_label: dict[str, float] = {}
-    y, y_rate = x, sample_rate
-    groups = _band_groups(centres, upper, labels, sample_rate)
-    for rate, group in sorted(groups.items(), reverse=True):
-        y, y_rate = _resampled(y, y_rate, rate), rate  # halving the last rate is the cheapest
-        # pyoctaveband takes the bands from the one nearest limits[0] up to the first whose
-        # upper edge passes limits[1]: just above the last centre selects exactly this group.
-        limits = [group[0][0], group[-1][0] * 1.01]
-        spl, _ = po.octavefilter(y, rate, 3, 6, limits, dbfs=True)
-        for (_, label), per_channel in zip(group, spl.T, strict=True):
-            levels_by_label[label] = round(_energy_mean_db(per_channel) + offset_db, 2)
-    return {
-        _nominal_key(label): levels_by_label[label] for label in labels if label in levels_by_label
-    }
+def _no_signal(source: AudioSource, check: SignalCheck, offset_db: float | None) -> Analysis:
+    signal = SignalReport(True, check.clipped_share, check.dc_offset, [], [], [])
+    return Analysis(_without_spectra(source, check), None, LevelSeries([], []), {}, signal)
 
 
-def spectrum_range(x: np.ndarray, sample_rate: int) -> tuple[float, float, float]:
-    """(dominant frequency, low and high edge of the central 90 % of the energy) in Hz."""
-    segment = min(x.shape[1], 1 << math.ceil(math.log2(sample_rate / 6)))
-    frequencies, psd = signal.welch(x, sample_rate, nperseg=segment, axis=-1)
-    audible = frequencies >= SPECTRUM_MIN_HZ
-    frequencies, power = frequencies[audible], psd.mean(axis=0)[audible]
-    total = float(power.sum())
-    if total <= 0:
-        return 0.0, 0.0, 0.0
-    cumulative = np.cumsum(power) / total
-    low, high = (float(frequencies[np.searchsorted(cumulative, q)]) for q in ENERGY_RANGE)
-    return float(frequencies[np.argmax(power)]), low, high
-
-
-def spectral_features(x: np.ndarray, sample_rate: int) -> Features:
-    y = _resampled(x.mean(axis=0, keepdims=True), sample_rate, FEATURE_SAMPLE_RATE)[0]
-    y = y.astype(np.float32)
-    sr = FEATURE_SAMPLE_RATE
-    magnitude = np.abs(librosa.stft(y, n_fft=FRAME_LENGTH, hop_length=HOP_LENGTH))
-    power = magnitude**2
-    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr))
-    harmonic, percussive = harmonic_percussive_ratios(magnitude)
-    zcr = librosa.feature.zero_crossing_rate(y, frame_length=FRAME_LENGTH, hop_length=HOP_LENGTH)
+def _without_spectra(source: AudioSource, check: SignalCheck) -> Features:
+    """What the first read knows: length, rate, channels and RMS; no spectral features."""
     return Features(
-        duration_s=x.shape[1] / sample_rate,
-        sample_rate=sample_rate,
-        num_samples=x.shape[1],
-        channels=x.shape[0],
-        rms_energy=math.sqrt(float(np.mean(x**2))),
-        zero_crossing_rate=_frame_mean(zcr),
-        spectral_centroid=_frame_mean(librosa.feature.spectral_centroid(S=magnitude, sr=sr)),
-        spectral_bandwidth=_frame_mean(librosa.feature.spectral_bandwidth(S=magnitude, sr=sr)),
-        spectral_rolloff=_frame_mean(librosa.feature.spectral_rolloff(S=magnitude, sr=sr)),
-        spectral_flatness=_frame_mean(librosa.feature.spectral_flatness(S=magnitude)),
-        harmonic_ratio=harmonic,
-        percussive_ratio=percussive,
-        mfcc=_frame_means(librosa.feature.mfcc(S=mel_db, n_mfcc=13)),
-        # tuning=0: estimating a musical tuning from railway noise only adds noise and time.
-        chroma=_frame_means(librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)),
+        duration_s=check.samples / source.sample_rate,
+        sample_rate=source.sample_rate,
+        num_samples=check.samples,
+        channels=source.channels,
+        rms_energy=check.rms,
+        zero_crossing_rate=None,
+        spectral_centroid=None,
+        spectral_bandwidth=None,
+        spectral_rolloff=None,
+        spectral_flatness=None,
+        harmonic_ratio=None,
+        percussive_ratio=None,
+        mfcc=[],
+        chroma=[],
     )
 
 
-def hpss_masks(magnitude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The soft masks of ``librosa.decompose.hpss(magnitude, mask=True)``, computed faster.
+def _measured(
+    source: AudioSource,
+    check: SignalCheck,
+    offset_db: float | None,
+    channels: list[int] | None,
+    everything: bool,
+    clock: Clock | None,
+    progress: Progress,
+    already_s: float,
+) -> Measured:
+    measuring = Pass(source, check, channels, everything=everything)
+    try:
+        for block in source.blocks():
+            measuring.add(block)
+            progress(already_s + measuring.samples / source.sample_rate)
+        return measuring.finish(offset_db, clock)
+    finally:
+        measuring.close()
 
-    librosa median-filters with a 2-D footprint (1x31, 31x1); scipy's median filter is much
-    faster on 1-D input: 0.37 s instead of 3.6 s per minute of audio in bench/, same masks.
+
+@dataclass(frozen=True)
+class Measured:
+    levels: Levels
+    series: LevelSeries
+    channel_laeq: list[float]  # of the channels measured
+    features: Features | None  # None when only the levels were measured
+    plots: dict[str, Any]
+    long_term: LongTerm | None
+
+
+class Pass:
+    """Every meter fed from one read of the recording.
+
+    ``channels`` (0 = the first) restricts the levels to those channels; features and plots
+    (the channel mean of all channels) are made only when ``everything``.
     """
-    harmonic = _median_rows(magnitude)
-    percussive = _median_rows(magnitude.T).T
-    return (
-        librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True),
-        librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True),
-    )
+
+    def __init__(
+        self,
+        source: AudioSource,
+        check: SignalCheck,
+        channels: list[int] | None = None,
+        *,
+        everything: bool = True,
+    ) -> None:
+        self.channels = channels
+        count = source.channels if channels is None else len(channels)
+        rate = source.sample_rate
+        self.rate = rate
+        self.all_channels = source.channels
+        self.levels = meter.LevelMeter(rate, count)
+        self.bands = BandMeter(rate, count)
+        self.spectrum = SpectrumMeter(rate, count)
+        self.features = FeatureMeter(rate) if everything else None
+        self.waveform = WaveformMeter(rate)
+        self.spectrogram = SpectrogramMeter(rate, check.samples)
+        self.dc = check.mean if channels is None else check.mean[channels]
+        self.samples = 0
+
+    def add(self, block: np.ndarray) -> None:
+        """One block of (frames, channels) samples, full scale 1.0."""
+        self.samples += len(block)
+        chosen = block if self.channels is None else block[:, self.channels]
+        centred = np.ascontiguousarray((chosen - self.dc).T)
+        self.levels.add(centred)
+        self.bands.add(centred)
+        self.spectrum.add(centred)
+        if self.features is not None:
+            self.features.add(centred.mean(axis=0))
+            mono = block.mean(axis=1)
+            self.waveform.add(mono)
+            self.spectrogram.add(mono)
+
+    def finish(self, calibration_offset_db: float | None, clock: Clock | None = None) -> Measured:
+        offset = 0.0 if calibration_offset_db is None else calibration_offset_db
+        totals = self.levels.finish()
+        self.bands.finish()
+        readings, interval = self.levels.readings, totals.reading_interval_s
+        peak_count, peak_interval = meter.peak_times(readings, interval)
+        events = meter.event_durations(readings, totals.la90 + EVENT_MARGIN_DB, interval)
+        times, maxima = meter.plot_series(readings, interval)
+        dominant, low, high = self.spectrum.range()
+        levels = Levels(
+            unit="dBFS" if calibration_offset_db is None else "dB SPL",
+            lzeq=_energy_mean_db(totals.z_mean_square) + offset,
+            laeq=_energy_mean_db(totals.a_mean_square) + offset,
+            lafmax=totals.lafmax + offset,
+            lafmin=totals.lafmin + offset,
+            la10=totals.la10 + offset,
+            la50=totals.la50 + offset,
+            la90=totals.la90 + offset,
+            mean_db=totals.mean_db + offset,
+            max_db=totals.lafmax + offset,
+            min_db=totals.lafmin + offset,
+            std_db=totals.std_db,
+            dominant_frequency_hz=dominant,
+            freq_low_hz=low,
+            freq_high_hz=high,
+            peak_count=peak_count,
+            peak_interval_mean_s=peak_interval,
+            event_count=len(events),
+            event_durations_s=events,
+            band_levels={
+                band: round(_energy_mean_db(mean_square, floor=0.0) + offset, 2)
+                for band, mean_square in self.bands.mean_squares().items()
+            },
+        )
+        series = LevelSeries(
+            level_times_s=[round(t, 3) for t in times],
+            laf_levels=[round(v + offset, 2) for v in maxima],
+        )
+        channel_laeq = [
+            _energy_mean_db(mean_square) + offset for mean_square in totals.a_mean_square
+        ]
+        long_term = None
+        if clock is not None:
+            long_term = longterm.long_term(
+                readings,
+                interval_s=interval,
+                samples=totals.samples,
+                sample_rate=self.rate,
+                start=clock[0],
+                zone=clock[1],
+                offset_db=offset,
+            )
+        if self.features is None:
+            return Measured(levels, series, channel_laeq, None, {}, long_term)
+        features = Features(
+            duration_s=self.samples / self.rate,
+            sample_rate=self.rate,
+            num_samples=self.samples,
+            channels=self.all_channels,
+            rms_energy=math.sqrt(float(np.mean(totals.z_mean_square))),
+            **self.features.finish(),  # type: ignore[arg-type]
+        )
+        plots = {"waveform": self.waveform.envelope(), "spectrogram": self.spectrogram.image()}
+        return Measured(levels, series, channel_laeq, features, plots, long_term)
+
+    def close(self) -> None:
+        self.levels.readings.close()
 
 
-def harmonic_percussive_ratios(magnitude: np.ndarray) -> tuple[float, float]:
-    harmonic_mask, percussive_mask = hpss_masks(magnitude)
-    harmonic = float(np.sum((harmonic_mask * magnitude) ** 2))
-    percussive = float(np.sum((percussive_mask * magnitude) ** 2))
-    total = harmonic + percussive
-    return (harmonic / total, percussive / total) if total > 0 else (0.0, 0.0)
-
-
-def _median_rows(values: np.ndarray) -> np.ndarray:
-    """Median over ``HPSS_KERNEL`` neighbours along each row, edges mirrored.
-
-    All rows go through scipy in one 1-D call, each padded with its own mirror image (scipy's
-    "reflect" is numpy's "symmetric") so that no window reaches into the next row. A call per
-    row costs 0.15 ms of Python overhead: 0.16 s for the 1,025 rows of even a 1 s clip.
-    """
-    half = HPSS_KERNEL // 2
-    padded = np.pad(values, ((0, 0), (half, half)), mode="symmetric")
-    filtered = ndimage.median_filter(padded.ravel(), size=HPSS_KERNEL, mode="reflect")
-    return np.asarray(filtered.reshape(padded.shape)[:, half:-half])
-
-
-@functools.cache
-def _third_octave_bands() -> tuple[list[float], list[float], list[str]]:
-    """Centre and upper edge frequencies and nominal labels from 25 Hz to 20 kHz."""
-    centres, _, upper, labels = po.getansifrequencies(3, list(BAND_LIMITS_HZ))
-    return centres, upper, labels
-
-
-def _band_groups(
-    centres: list[float], upper: list[float], labels: list[str], sample_rate: int
-) -> dict[int, list[tuple[float, str]]]:
-    """Bands below Nyquist, grouped by the lowest halving of the rate that keeps them clear."""
-    groups: dict[int, list[tuple[float, str]]] = {}
-    for centre, top, label in zip(centres, upper, labels, strict=True):
-        if top >= sample_rate / 2:
-            continue
-        steps = 0
-        while (
-            steps < _MAX_DECIMATION_STEPS
-            and sample_rate // 2 ** (steps + 1) / 2 >= _BAND_HEADROOM * top
-        ):
-            steps += 1
-        groups.setdefault(sample_rate // 2**steps, []).append((centre, label))
-    return groups
-
-
-def _resampled(x: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
-    if rate == new_rate:
-        return x
-    return np.ascontiguousarray(soxr.resample(np.ascontiguousarray(x.T), rate, new_rate).T)
-
-
-def _nominal_key(label: str) -> str:
-    """pyoctaveband's "1.25k" becomes "1250"."""
-    value = float(label[:-1]) * 1000 if label.endswith("k") else float(label)
-    return f"{value:g}"
-
-
-def _peak_times(readings: np.ndarray, times: np.ndarray, interval_s: float) -> list[float]:
-    spacing = max(1, round(PEAK_MIN_SPACING_S / interval_s))
-    peaks, _ = signal.find_peaks(readings, prominence=PEAK_PROMINENCE_DB, distance=spacing)
-    return [round(float(t), 3) for t in times[peaks]]
-
-
-def _event_durations(readings: np.ndarray, threshold_db: float, interval_s: float) -> list[float]:
-    above = np.concatenate(([0], (readings > threshold_db).astype(np.int8), [0]))
-    edges = np.flatnonzero(np.diff(above))
-    durations = (edges[1::2] - edges[::2]) * interval_s
-    return [round(float(d), 3) for d in durations if d >= EVENT_MIN_DURATION_S - 1e-9]
-
-
-def _plot_series(readings: np.ndarray, times: np.ndarray) -> LevelSeries:
-    per_point = max(1, math.ceil(readings.size / MAX_SERIES_POINTS))
-    points = math.ceil(readings.size / per_point)
-    padded = np.pad(readings, (0, points * per_point - readings.size), constant_values=-np.inf)
-    maxima = padded.reshape(points, per_point).max(axis=1)
-    return LevelSeries(
-        level_times_s=[round(float(t), 3) for t in times[::per_point]],
-        laf_levels=[round(float(v), 2) for v in maxima],
-    )
-
-
-def _db(mean_square: np.ndarray) -> np.ndarray:
-    return 10 * np.log10(np.maximum(mean_square, _MIN_MEAN_SQUARE))
-
-
-def _energy_mean_db(levels_db: float | np.ndarray) -> float:
-    return float(10 * np.log10(np.mean(10 ** (np.asarray(levels_db) / 10))))
-
-
-def _frame_mean(feature: np.ndarray) -> float:
-    return float(np.mean(feature))
-
-
-def _frame_means(feature: np.ndarray) -> list[float]:
-    return [float(v) for v in feature.mean(axis=1)]
+def _energy_mean_db(mean_squares: np.ndarray, floor: float = meter.MIN_MEAN_SQUARE) -> float:
+    floored = np.maximum(np.asarray(mean_squares, dtype=float), floor)
+    return float(10 * np.log10(np.mean(floored)))

@@ -18,24 +18,20 @@ import re
 import shutil
 import struct
 import subprocess
-import tempfile
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-MAX_DURATION_S = 4 * 3600.0
+MAX_DURATION_S = 24 * 3600.0
 MIN_DURATION_S = 0.5
 MIN_SAMPLE_RATE = 8000
 MAX_CHANNELS = 32
 
 ACCEPTED_FORMATS = "WAV, FLAC, OGG, MP3 or M4A/AAC"
-_BLOCK_SAMPLES = 1 << 20
-_FFMPEG_TIMEOUT_S = 600
-_FFMPEG_DEMUXERS = {"M4A": "mov", "AAC": "aac"}
+FFMPEG_DEMUXERS = {"M4A": "mov", "AAC": "aac"}
 # MP3 and Ogg frame counts are estimates (encoder delay, Xing tables): allow this much shortfall.
 _DECODE_SHORTFALL_TOLERANCE = 0.01
 
@@ -66,7 +62,7 @@ class LoadedAudio:
 
 
 @dataclass(frozen=True)
-class _Limits:
+class Limits:
     max_duration_s: float
     min_duration_s: float
     min_sample_rate: int
@@ -81,24 +77,21 @@ def load_audio(
     min_sample_rate: int = MIN_SAMPLE_RATE,
     max_channels: int = MAX_CHANNELS,
 ) -> LoadedAudio:
-    """Decode a recording into float64 samples, or raise ``AudioRejected``."""
-    limits = _Limits(max_duration_s, min_duration_s, min_sample_rate, max_channels)
-    path = Path(path)
-    size = path.stat().st_size
-    if size == 0:
-        raise AudioRejected("The file is empty (0 bytes).")
-    with path.open("rb") as f:
-        head = f.read(4096)
-    container = sniff_format(head)
-    if container in ("M4A", "AAC"):
-        return _load_with_ffmpeg(path, container, limits)
-    if container is None:
-        if _looks_like_text(head):
-            raise AudioRejected(f"The file contains text, not audio. Upload {ACCEPTED_FORMATS}.")
-        raise AudioRejected(f"Unsupported or unrecognised file format. Upload {ACCEPTED_FORMATS}.")
-    if container == "WAV":
-        _check_wav_header(path, head, size, limits)
-    return _load_with_soundfile(path, container, limits)
+    """Decode a whole recording into float64 samples, or raise ``AudioRejected``.
+
+    For tests and small files only: the worker measures through ``decode.open_audio``, which
+    reads the same blocks one at a time and never holds the whole file.
+    """
+    from noisebank.ingest.decode import open_audio
+
+    source = open_audio(
+        path,
+        max_duration_s=max_duration_s,
+        min_duration_s=min_duration_s,
+        min_sample_rate=min_sample_rate,
+        max_channels=max_channels,
+    )
+    return source.read_all()
 
 
 @dataclass(frozen=True)
@@ -126,7 +119,7 @@ def probe_audio(
     stops mid-stream, a corrupt MP3 frame, anything in M4A/AAC) is left to ``load_audio`` in the
     worker, where it marks the recording failed with the reason and keeps the bytes.
     """
-    limits = _Limits(max_duration_s, min_duration_s, min_sample_rate, max_channels)
+    limits = Limits(max_duration_s, min_duration_s, min_sample_rate, max_channels)
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
@@ -139,11 +132,11 @@ def probe_audio(
             raise AudioRejected("M4A/AAC needs ffmpeg, which is not installed on this server.")
         return _probe_with_ffprobe(path, container, limits)
     if container is None:
-        if _looks_like_text(head):
+        if looks_like_text(head):
             raise AudioRejected(f"The file contains text, not audio. Upload {ACCEPTED_FORMATS}.")
         raise AudioRejected(f"Unsupported or unrecognised file format. Upload {ACCEPTED_FORMATS}.")
     if container == "WAV":
-        _check_wav_header(path, head, size, limits)
+        check_wav_header(path, head, size, limits)
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -151,14 +144,14 @@ def probe_audio(
         raise AudioRejected(
             f"The file is damaged or is not a valid {container} file ({detail})."
         ) from exc
-    _check_stream(info.samplerate, info.channels, limits)
+    check_stream(info.samplerate, info.channels, limits)
     if info.frames <= 0:
         raise AudioRejected("The file holds no audio samples.")
     return _check_duration(AudioInfo(container, info.samplerate, info.channels,
                                      info.frames / info.samplerate), limits)  # fmt: skip
 
 
-def _check_duration(info: AudioInfo, limits: _Limits) -> AudioInfo:
+def _check_duration(info: AudioInfo, limits: Limits) -> AudioInfo:
     duration = info.duration_s
     if duration is None:
         return info
@@ -175,13 +168,13 @@ def _check_duration(info: AudioInfo, limits: _Limits) -> AudioInfo:
     return info
 
 
-def _probe_with_ffprobe(path: Path, container: str, limits: _Limits) -> AudioInfo:
+def _probe_with_ffprobe(path: Path, container: str, limits: Limits) -> AudioInfo:
     """Header facts of an M4A/AAC file from ffprobe; unknown (left to the worker) without it."""
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
         return AudioInfo(container, None, None, None)
     command = [
-        ffprobe, "-v", "error", "-protocol_whitelist", "file", "-f", _FFMPEG_DEMUXERS[container],
+        ffprobe, "-v", "error", "-protocol_whitelist", "file", "-f", FFMPEG_DEMUXERS[container],
         "-select_streams", "a:0", "-show_entries", "stream=sample_rate,channels:format=duration",
         "-of", "json", str(path.resolve()),
     ]  # fmt: skip
@@ -198,7 +191,7 @@ def _probe_with_ffprobe(path: Path, container: str, limits: _Limits) -> AudioInf
     stream = streams[0]
     sample_rate, channels = int(stream.get("sample_rate") or 0), int(stream.get("channels") or 0)
     if sample_rate and channels:
-        _check_stream(sample_rate, channels, limits)
+        check_stream(sample_rate, channels, limits)
     raw = (found.get("format") or {}).get("duration")
     duration = float(raw) if raw not in (None, "N/A") else None
     return _check_duration(
@@ -277,23 +270,7 @@ def format_duration(seconds: float) -> str:
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
 
 
-def _load_with_soundfile(path: Path, container: str, limits: _Limits) -> LoadedAudio:
-    try:
-        with sf.SoundFile(path) as f:
-            _check_stream(f.samplerate, f.channels, limits)
-            samples = _read_capped(f, limits)
-            claimed, subtype, sample_rate = f.frames, f.subtype, f.samplerate
-    except sf.LibsndfileError as exc:
-        raise AudioRejected(
-            f"The file is damaged or is not a valid {container} file ({exc.error_string})."
-        ) from exc
-    # FLAC and Ogg headers state the exact length; an MP3's is an estimate, WAV's was checked.
-    if container in ("FLAC", "OGG"):
-        _check_complete(len(samples), claimed, sample_rate, limits)
-    return _finish(samples, sample_rate, container, subtype, limits)
-
-
-def _check_stream(sample_rate: int, channels: int, limits: _Limits) -> None:
+def check_stream(sample_rate: int, channels: int, limits: Limits) -> None:
     if sample_rate < limits.min_sample_rate:
         raise AudioRejected(
             f"The sample rate is {sample_rate} Hz; at least {limits.min_sample_rate} Hz is needed."
@@ -304,31 +281,7 @@ def _check_stream(sample_rate: int, channels: int, limits: _Limits) -> None:
         )
 
 
-def _read_capped(f: sf.SoundFile, limits: _Limits) -> np.ndarray:
-    cap = int(limits.max_duration_s * f.samplerate) + 1
-    blocks = []
-    total = 0
-    for block in _blocks(f, max(1, _BLOCK_SAMPLES // f.channels)):
-        blocks.append(block)
-        total += len(block)
-        if total > cap:
-            raise AudioRejected(
-                f"The recording is longer than the {format_duration(limits.max_duration_s)} limit."
-            )
-    if not blocks:
-        return np.zeros((0, f.channels))
-    return np.concatenate(blocks)
-
-
-def _blocks(f: sf.SoundFile, frames: int) -> Iterator[np.ndarray]:
-    while True:
-        block = f.read(frames, dtype="float64", always_2d=True)
-        if len(block) == 0:
-            return
-        yield block
-
-
-def _check_complete(decoded: int, claimed: int, sample_rate: int, limits: _Limits) -> None:
+def check_complete(decoded: int, claimed: int, sample_rate: int, limits: Limits) -> None:
     shortfall = claimed - decoded
     if shortfall <= max(_DECODE_SHORTFALL_TOLERANCE * claimed, 0.05 * sample_rate):
         return
@@ -345,23 +298,7 @@ def _check_complete(decoded: int, claimed: int, sample_rate: int, limits: _Limit
     )
 
 
-def _finish(
-    samples: np.ndarray, sample_rate: int, container: str, subtype: str, limits: _Limits
-) -> LoadedAudio:
-    duration = len(samples) / sample_rate
-    if len(samples) == 0:
-        raise AudioRejected("The file holds no audio samples.")
-    if duration < limits.min_duration_s:
-        raise AudioRejected(
-            f"The recording is {format_duration(duration)} long; at least "
-            f"{format_duration(limits.min_duration_s)} is needed."
-        )
-    if not np.isfinite(samples).all():
-        raise AudioRejected("The file contains invalid samples (NaN or infinity).")
-    return LoadedAudio(samples, sample_rate, container, subtype, duration)
-
-
-def _check_wav_header(path: Path, head: bytes, size: int, limits: _Limits) -> None:
+def check_wav_header(path: Path, head: bytes, size: int, limits: Limits) -> None:
     """Compare the length a WAV header announces with the bytes present.
 
     libsndfile silently trims the announced length to the file size, so it cannot tell a
@@ -375,7 +312,7 @@ def _check_wav_header(path: Path, head: bytes, size: int, limits: _Limits) -> No
         return
     claimed = data_size // block_align
     present = max(0, size - data_offset) // block_align
-    _check_complete(min(present, claimed), claimed, sample_rate, limits)
+    check_complete(min(present, claimed), claimed, sample_rate, limits)
     if claimed / sample_rate > limits.max_duration_s:
         raise AudioRejected(
             f"The recording is {format_duration(claimed / sample_rate)} long, more than the "
@@ -406,54 +343,7 @@ def _wav_data_chunk(path: Path, head: bytes) -> tuple[int, int, int, int] | None
     return None
 
 
-def _load_with_ffmpeg(path: Path, container: str, limits: _Limits) -> LoadedAudio:
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise AudioRejected("M4A/AAC needs ffmpeg, which is not installed on this server.")
-    with tempfile.TemporaryDirectory(prefix="noisebank-") as tmp:
-        wav = Path(tmp) / "decoded.wav"
-        # Forced demuxer, local files only: left to guess, ffmpeg would follow an upload that
-        # is really a playlist to other files or hosts. "-t" one second past the limit is
-        # enough to tell "too long" without decoding hours.
-        command = [
-            ffmpeg,
-            "-nostdin",
-            "-hide_banner",
-            "-protocol_whitelist",
-            "file",
-            "-f",
-            _FFMPEG_DEMUXERS[container],
-            "-i",
-            str(path.resolve()),
-            "-map",
-            "0:a:0",
-            "-t",
-            str(limits.max_duration_s + 1),
-            "-c:a",
-            "pcm_f32le",
-            str(wav),
-        ]
-        try:
-            done = subprocess.run(
-                command, check=False, capture_output=True, timeout=_FFMPEG_TIMEOUT_S
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise AudioRejected("Decoding the file took too long; it may be damaged.") from exc
-        log = done.stderr.decode("utf-8", "replace")
-        if done.returncode != 0 or not wav.exists():
-            last = log.strip().splitlines()[-1] if log.strip() else "unknown error"
-            last = last.replace(f"{path.resolve()}: ", "")  # the server's paths are not news
-            raise AudioRejected(f"The {container} file could not be decoded ({last}).")
-        codec = re.search(r"Stream #0:\d+.*?: Audio: (\w+)", log)
-        subtype = codec.group(1).upper() if codec else "UNKNOWN"
-        with sf.SoundFile(wav) as f:
-            _check_stream(f.samplerate, f.channels, limits)
-            samples = _read_capped(f, limits)
-            sample_rate = f.samplerate
-    return _finish(samples, sample_rate, container, subtype, limits)
-
-
-def _looks_like_text(head: bytes) -> bool:
+def looks_like_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False
     try:

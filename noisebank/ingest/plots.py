@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from noisebank.ingest.audio import LoadedAudio
-
 WAVEFORM_COLUMNS = 600
 SPECTROGRAM_SIZE = (480, 128)  # columns (time) x rows (frequency)
 SPECTROGRAM_RANGE_DB = 80.0
 SPECTROGRAM_MIN_HZ = 20.0
+_ENVELOPE_BINS = 8 * WAVEFORM_COLUMNS
+_SPECTROGRAM_BINS = 4 * SPECTROGRAM_SIZE[0]
 
 # An "inferno"-like ramp from dark to light; 256 entries are interpolated between these.
 _ANCHORS = [
@@ -32,60 +32,174 @@ _ANCHORS = [
 ]  # fmt: skip
 
 
-def plot_data(audio: LoadedAudio) -> dict[str, Any]:
-    mono = audio.samples.mean(axis=1)
-    return {
-        "waveform": waveform_envelope(mono, audio.sample_rate),
-        "spectrogram": spectrogram_png(mono, audio.sample_rate),
-    }
+class WaveformMeter:
+    """Minimum and maximum of the channel mean in at most ``_ENVELOPE_BINS`` equal bins.
+
+    Bins start one sample wide and pairs of them merge whenever they would overflow, so the
+    envelope of a day costs what a minute's does; at the end the bins are grouped into
+    ``WAVEFORM_COLUMNS`` columns (each within an eighth of a column of its exact place).
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self.rate = sample_rate
+        self.width = 1  # samples per bin
+        self.low = np.zeros(0)
+        self.high = np.zeros(0)
+        self.partial = (math.inf, -math.inf, 0)  # (min, max, samples) of the bin being filled
+        self.samples = 0
+
+    def add(self, mono: np.ndarray) -> None:
+        self.samples += len(mono)
+        low, high, count = self.partial
+        if count:
+            head, mono = mono[: self.width - count], mono[self.width - count :]
+            if len(head):
+                low, high = min(low, float(head.min())), max(high, float(head.max()))
+            count += len(head)
+            if count == self.width:
+                self.low, self.high = np.append(self.low, low), np.append(self.high, high)
+                low, high, count = math.inf, -math.inf, 0
+        whole = len(mono) - len(mono) % self.width
+        bins = mono[:whole].reshape(-1, self.width)
+        self.low = np.concatenate([self.low, bins.min(axis=1)])
+        self.high = np.concatenate([self.high, bins.max(axis=1)])
+        if whole < len(mono):
+            rest = mono[whole:]
+            low, high, count = float(rest.min()), float(rest.max()), len(rest)
+        self.partial = (low, high, count)
+        while len(self.low) > _ENVELOPE_BINS:
+            if len(self.low) % 2:  # the odd bin out joins the one being filled
+                low, high, count = self.partial
+                low, high = min(low, self.low[-1]), max(high, self.high[-1])
+                self.partial = (low, high, count + self.width)
+                self.low, self.high = self.low[:-1], self.high[:-1]
+            self.low = self.low.reshape(-1, 2).min(axis=1)
+            self.high = self.high.reshape(-1, 2).max(axis=1)
+            self.width *= 2
+
+    def envelope(self) -> dict[str, Any]:
+        low, high = self.low, self.high
+        if self.partial[2]:
+            low, high = np.append(low, self.partial[0]), np.append(high, self.partial[1])
+        columns = min(WAVEFORM_COLUMNS, len(low))
+        edges = np.linspace(0, len(low), columns + 1).astype(int)[:-1]
+        lows = np.minimum.reduceat(low, edges) if columns else low
+        highs = np.maximum.reduceat(high, edges) if columns else high
+        return {
+            "duration_s": round(self.samples / self.rate, 3),
+            "min": [round(float(v), 4) for v in lows],
+            "max": [round(float(v), 4) for v in highs],
+        }
 
 
 def waveform_envelope(mono: np.ndarray, sample_rate: int) -> dict[str, Any]:
-    per = max(1, math.ceil(mono.size / WAVEFORM_COLUMNS))
-    columns = math.ceil(mono.size / per)
-    padded = np.pad(mono, (0, columns * per - mono.size), mode="edge").reshape(columns, per)
-    return {
-        "duration_s": round(mono.size / sample_rate, 3),
-        "min": [round(float(v), 4) for v in padded.min(axis=1)],
-        "max": [round(float(v), 4) for v in padded.max(axis=1)],
-    }
+    meter = WaveformMeter(sample_rate)
+    meter.add(np.asarray(mono, dtype=np.float64))
+    return meter.envelope()
+
+
+class SpectrogramMeter:
+    """The spectrogram image from frames reduced to 128 rows as they come, binned like the
+    waveform: power on a log frequency axis from 20 Hz to Nyquist, columns averaged in time.
+
+    ``frames_hint`` (the header's length) picks the overlap: 75 % for a clip too short to fill
+    the image at 50 %, else 50 %; without it, 50 %.
+    """
+
+    def __init__(self, sample_rate: int, frames_hint: int | None) -> None:
+        width, height = SPECTROGRAM_SIZE
+        self.rate = sample_rate
+        segment = 1 << max(8, math.ceil(math.log2(sample_rate / 12)))  # ≈ 12 Hz resolution
+        if frames_hint is not None:
+            segment = min(segment, 1 << max(8, int(math.log2(max(frames_hint, 256)))))
+            hop = int(min(segment // 2, max(segment // 4, frames_hint // width)))
+        else:
+            hop = segment // 2
+        self.segment, self.hop = segment, hop
+        from scipy import signal  # a second to import: only the worker pays it
+
+        self.window = signal.get_window(("tukey", 0.25), segment)
+        scale = 1.0 / (sample_rate * float((self.window**2).sum()))
+        frequencies = np.fft.rfftfreq(segment, 1 / sample_rate)
+        self.doubling = np.full(len(frequencies), 2 * scale)  # one-sided density, as scipy's
+        self.doubling[0] = scale
+        if segment % 2 == 0:
+            self.doubling[-1] = scale
+        rows = np.geomspace(SPECTROGRAM_MIN_HZ, sample_rate / 2, height)[::-1]  # top row first
+        position = np.clip(rows / frequencies[1], 0, len(frequencies) - 1.000001)
+        self.below = position.astype(int)
+        self.weight = (position - self.below)[:, np.newaxis]
+        self.pending = np.zeros(0)
+        self.width = 1  # frames per bin
+        self.bins = np.zeros((height, 0))  # each the sum of ``width`` frames
+        self.partial = (np.zeros(height), 0)  # (sum, frames) of the bin being filled
+        self.samples = 0
+
+    def add(self, mono: np.ndarray) -> None:
+        self.samples += len(mono)
+        self.pending = np.concatenate([self.pending, mono])
+        count = (len(self.pending) - self.segment) // self.hop + 1
+        if count <= 0:
+            return
+        frames = np.lib.stride_tricks.sliding_window_view(self.pending, self.segment)
+        spectrum = np.fft.rfft(frames[: count * self.hop : self.hop] * self.window, axis=-1)
+        power = (spectrum.real**2 + spectrum.imag**2) * self.doubling
+        self.pending = self.pending[count * self.hop :]
+        rows = power.T[self.below] * (1 - self.weight) + power.T[self.below + 1] * self.weight
+        self._bin(rows)
+
+    def _bin(self, rows: np.ndarray) -> None:
+        sums, count = self.partial
+        if count:
+            head, rows = rows[:, : self.width - count], rows[:, self.width - count :]
+            sums, count = sums + head.sum(axis=1), count + head.shape[1]
+            if count == self.width:
+                self.bins = np.hstack([self.bins, sums[:, np.newaxis]])
+                sums, count = np.zeros(len(sums)), 0
+        whole = rows.shape[1] - rows.shape[1] % self.width
+        grouped = rows[:, :whole].reshape(rows.shape[0], -1, self.width).sum(axis=2)
+        self.bins = np.hstack([self.bins, grouped])
+        if whole < rows.shape[1]:
+            sums, count = rows[:, whole:].sum(axis=1), rows.shape[1] - whole
+        self.partial = (sums, count)
+        while self.bins.shape[1] > _SPECTROGRAM_BINS:
+            if self.bins.shape[1] % 2:  # the odd bin out joins the one being filled
+                sums, count = self.partial
+                self.partial = (sums + self.bins[:, -1], count + self.width)
+                self.bins = self.bins[:, :-1]
+            self.bins = self.bins.reshape(self.bins.shape[0], -1, 2).sum(axis=2)
+            self.width *= 2
+
+    def image(self) -> dict[str, Any]:
+        width, _ = SPECTROGRAM_SIZE
+        sums, counts = self.bins, np.full(self.bins.shape[1], float(self.width))
+        if self.partial[1]:
+            sums = np.hstack([sums, self.partial[0][:, np.newaxis]])
+            counts = np.append(counts, self.partial[1])
+        if not sums.shape[1]:  # shorter than one segment
+            sums, counts = np.full((SPECTROGRAM_SIZE[1], 1), 1e-30), np.ones(1)
+        columns = min(width, sums.shape[1])
+        edges = np.linspace(0, sums.shape[1], columns + 1).astype(int)[:-1]
+        image = np.add.reduceat(sums, edges, axis=1) / np.add.reduceat(counts, edges)
+        level = 10 * np.log10(np.maximum(image, 1e-30))
+        top = float(np.percentile(level, 99.9))
+        scaled = np.clip((level - (top - SPECTROGRAM_RANGE_DB)) / SPECTROGRAM_RANGE_DB, 0, 1)
+        # 64 shades are plenty for the eye and compress to half the bytes of 256.
+        indices = (np.round(scaled * 63) * 255 / 63).astype(np.uint8)
+        return {
+            "png": base64.b64encode(indexed_png(indices, palette())).decode("ascii"),
+            "f_min_hz": SPECTROGRAM_MIN_HZ,
+            "f_max_hz": self.rate / 2,
+            "duration_s": round(self.samples / self.rate, 3),
+            "range_db": SPECTROGRAM_RANGE_DB,
+        }
 
 
 def spectrogram_png(mono: np.ndarray, sample_rate: int) -> dict[str, Any]:
     """Power spectrogram on a log frequency axis from 20 Hz to Nyquist, as a base64 PNG."""
-    width, height = SPECTROGRAM_SIZE
-    segment = 1 << max(8, math.ceil(math.log2(sample_rate / 12)))  # ≈ 12 Hz resolution
-    segment = min(segment, 1 << max(8, int(math.log2(max(mono.size, 256)))))
-    # At most 75 % overlap: a short clip gets fewer, stretched columns instead of 4x the FFTs.
-    hop = int(min(segment // 2, max(segment // 4, mono.size // width)))
-    from scipy import signal  # a second to import: only the detail page pays it
-
-    frequencies, _, power = signal.spectrogram(
-        mono, sample_rate, nperseg=segment, noverlap=segment - hop, detrend=False, mode="psd"
-    )
-    frames = power.shape[1]
-    if frames > width:  # average whole groups of frames into the image's columns
-        edges = np.linspace(0, frames, width + 1).astype(int)
-        power = np.add.reduceat(power, edges[:-1], axis=1) / np.diff(edges)
-    nyquist = sample_rate / 2
-    rows = np.geomspace(SPECTROGRAM_MIN_HZ, nyquist, height)[::-1]  # top row: highest frequency
-    # Linear interpolation between the two FFT bins around each row, all columns at once.
-    position = np.clip(rows / frequencies[1], 0, len(frequencies) - 1.000001)
-    below = position.astype(int)
-    weight = (position - below)[:, np.newaxis]
-    image = power[below] * (1 - weight) + power[below + 1] * weight
-    level = 10 * np.log10(np.maximum(image, 1e-30))
-    top = float(np.percentile(level, 99.9))
-    scaled = np.clip((level - (top - SPECTROGRAM_RANGE_DB)) / SPECTROGRAM_RANGE_DB, 0, 1)
-    # 64 shades are plenty for the eye and compress to half the bytes of 256.
-    indices = (np.round(scaled * 63) * 255 / 63).astype(np.uint8)
-    return {
-        "png": base64.b64encode(indexed_png(indices, palette())).decode("ascii"),
-        "f_min_hz": SPECTROGRAM_MIN_HZ,
-        "f_max_hz": nyquist,
-        "duration_s": round(mono.size / sample_rate, 3),
-        "range_db": SPECTROGRAM_RANGE_DB,
-    }
+    meter = SpectrogramMeter(sample_rate, len(mono))
+    meter.add(np.asarray(mono, dtype=np.float64))
+    return meter.image()
 
 
 def palette() -> bytes:
@@ -325,3 +439,29 @@ def spectrogram_svg(spectrogram: dict[str, Any]) -> str:
     body.append(_text(W - RIGHT, H - 4, "axis", "time (s)", "end"))
     body.append(_text(12, TOP + plot_h / 2, "axis", "frequency (Hz)", rotate=True))
     return frame.svg("".join(body), "Spectrogram")
+
+
+def hourly_svg(hours: Sequence[Mapping[str, Any]], unit: str) -> str:
+    """LAeq per local clock hour as bars; an hour the recording covers only partly is lighter."""
+    shown = [h for h in hours if h.get("laeq") is not None]
+    if not shown:
+        return ""
+    values = [float(h["laeq"]) for h in shown]
+    high = math.ceil((max(values) + 3) / 5) * 5
+    low = max(math.floor((min(values) - 5) / 10) * 10, high - 60)
+    frame = _Frame((0, len(shown)), (low, high))
+    every = max(1, math.ceil(len(shown) / 12))
+    ticks = [(i + 0.5, str(h["start"])[11:13] + "h") for i, h in enumerate(shown) if i % every == 0]
+    body = [frame.axes(f"local hour ({len(shown)} h)", f"LAeq ({unit})", x_ticks=ticks)]
+    width = (W - LEFT - RIGHT) / len(shown)
+    for i, (h, v) in enumerate(zip(shown, values, strict=True)):
+        x, y = frame.x(i) + 1, frame.y(max(v, low))
+        partial = float(h.get("covered_s") or 0) < 3540
+        minutes = float(h.get("covered_s") or 0) / 60
+        body.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(width - 2, 1):.1f}" '
+            f'height="{frame.y(low) - y:.1f}" class="bar{" partial" if partial else ""}">'
+            f"<title>{escape(str(h['start']))}: {v:.1f} {escape(unit)} "
+            f"({minutes:.0f} min covered)</title></rect>"
+        )
+    return frame.svg("".join(body), f"LAeq per local clock hour, {unit}")

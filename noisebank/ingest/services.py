@@ -12,15 +12,18 @@ their transaction commits.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -31,19 +34,24 @@ from noisebank.accounts.roles import can_upload
 from noisebank.catalog.models import AudioFeatures, NoiseAnalysis, Recording, new_noise_id
 from noisebank.ingest.audio import (
     AudioRejected,
-    LoadedAudio,
-    load_audio,
     probe_audio,
     sanitize_filename,
     sha256_of,
 )
+from noisebank.ingest.decode import AudioSource, open_audio
 from noisebank.ingest.forms import MetadataInvalid, RecordingMetadata, clean_metadata
+from noisebank.ingest.longterm import LongTerm
 from noisebank.ingest.uploads import max_upload_bytes, too_large_reason
+from noisebank.lib.zones import zone_or_none
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg", "MP3": "mp3", "M4A": "m4a", "AAC": "aac"}
 INTERRUPTED = "Processing was interrupted"
+HEARTBEAT_S = 60.0
+LONG_TERM_LEVELS = (
+    "lday", "levening", "lnight", "lden", "lday_hours", "levening_hours", "lnight_hours",
+)  # fmt: skip
 
 
 class UploadRejected(Exception):
@@ -196,10 +204,10 @@ def recording_process(recording_id: int) -> str:
     )
     if not claimed:
         return "skipped"
-    recording = Recording.objects.select_related("device").get(pk=recording_id)
+    recording = Recording.objects.select_related("device", "region").get(pk=recording_id)
     try:
-        audio = _load_stored(recording)
-        measured = _measure(audio, recording.effective_calibration_db)
+        source = _open_stored(recording)
+        measured = _measure(source, recording, recording_id)
     except AudioRejected as e:
         _fail(recording_id, e.reason)
         return Recording.Status.FAILED
@@ -222,29 +230,91 @@ def recording_process(recording_id: int) -> str:
     return _save_measurements(recording_id, measured)
 
 
-def _load_stored(recording: Recording) -> LoadedAudio:
+def _open_stored(recording: Recording) -> AudioSource:
     if not recording.audio:
         raise AudioRejected("No audio file is stored for this recording.")
     path = Path(recording.audio.path)
     if not path.exists():
         raise AudioRejected("The stored audio file is missing from the server.")
-    return load_audio(path, **audio_limits())
+    return open_audio(path, **audio_limits())
 
 
-def _measure(audio: LoadedAudio, calibration_offset_db: float | None) -> dict[str, Any]:
-    from noisebank.ingest import plots
-    from noisebank.ingest.analysis import analyse
+def site_time_zone(recording: Recording) -> ZoneInfo:
+    """The local time of the recording's site: its region's zone, else NOISEBANK_TIME_ZONE."""
+    name = recording.region.time_zone if recording.region is not None else ""
+    return zone_or_none(name) or ZoneInfo(settings.NOISEBANK_TIME_ZONE)
 
-    result = analyse(audio, calibration_offset_db=calibration_offset_db)
+
+def _measure(source: AudioSource, recording: Recording, recording_id: int) -> dict[str, Any]:
+    from noisebank.ingest.analysis import Levels, analyse
+
+    calibration_offset_db = recording.effective_calibration_db
+    result = analyse(
+        source,
+        calibration_offset_db=calibration_offset_db,
+        progress=_still_processing(recording_id),
+        started_at=recording.recorded_at,
+        time_zone=site_time_zone(recording),
+    )
     series = {
         "level_times_s": result.series.level_times_s,
         "laf_levels": result.series.laf_levels,
-        **plots.plot_data(audio),
+        **result.plots,
     }
+    if result.levels is not None:
+        levels = vars(result.levels)
+    else:  # no signal: every level empty, also those of an earlier measurement
+        levels = {f.name: None for f in dataclasses.fields(Levels)}
+        levels.update(unit=_unit(calibration_offset_db), event_durations_s=[], band_levels={})
     return {
         "features": vars(result.features),
-        "levels": {**vars(result.levels), "level_series": series},
+        "levels": {
+            **levels,
+            **vars(result.signal),
+            **_long_term_fields(result.long_term),
+            "level_series": series,
+        },
     }
+
+
+def _long_term_fields(long_term: LongTerm | None) -> dict[str, Any]:
+    """The NoiseAnalysis fields of the long-term indicators; all empty without them."""
+    if long_term is None:
+        return {"time_zone": "", "hourly_laeq": [], **dict.fromkeys(LONG_TERM_LEVELS)}
+    return {
+        "time_zone": long_term.time_zone,
+        "hourly_laeq": long_term.hourly_json(),
+        "lday": long_term.lday,
+        "levening": long_term.levening,
+        "lnight": long_term.lnight,
+        "lden": long_term.lden,
+        "lday_hours": long_term.day_hours,
+        "levening_hours": long_term.evening_hours,
+        "lnight_hours": long_term.night_hours,
+    }
+
+
+def _unit(calibration_offset_db: float | None) -> str:
+    if calibration_offset_db is None:
+        return NoiseAnalysis.Unit.DBFS
+    return NoiseAnalysis.Unit.DB_SPL
+
+
+def _still_processing(recording_id: int) -> Callable[[float], None]:
+    """A heartbeat for long recordings: ``updated_at`` moves on every minute of work, so the
+    stale sweep (which judges by it) never takes a day-long file still being measured for one
+    whose worker died."""
+    last = time.monotonic()
+
+    def beat(_: float) -> None:
+        nonlocal last
+        if time.monotonic() - last >= HEARTBEAT_S:
+            last = time.monotonic()
+            Recording.objects.filter(pk=recording_id, status=Recording.Status.PROCESSING).update(
+                updated_at=timezone.now()
+            )
+
+    return beat
 
 
 def _save_measurements(recording_id: int, measured: dict[str, Any]) -> str:

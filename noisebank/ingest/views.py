@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,6 +36,7 @@ from noisebank.ingest.services import (
     recordings_reprocess,
 )
 from noisebank.ingest.uploads import too_large_reason
+from noisebank.lib import checks
 
 AUDIO_TYPES = {
     ".wav": "audio/wav",
@@ -140,11 +141,13 @@ def recording_detail(request: HttpRequest, noise_id: str) -> HttpResponse:
             "waveform": plots.waveform_svg(series.get("waveform") or {}),
             "spectrogram": plots.spectrogram_svg(series.get("spectrogram") or {}),
             "bands": plots.bands_svg(analysis.band_levels or {}, analysis.unit),
+            "hourly": plots.hourly_svg(analysis.hourly_laeq or [], analysis.unit),
         }
     context = {
         "rec": rec,
         "features": features,
         "analysis": analysis,
+        "signal": _signal_checks(analysis),
         "charts": {k: mark_safe(v) for k, v in charts.items() if v},  # noqa: S308 (our own SVG)
         "calibration": rec.effective_calibration_db,
         "calibration_source": ("recording" if rec.calibration_offset_db is not None else "device"),
@@ -156,6 +159,27 @@ def recording_detail(request: HttpRequest, noise_id: str) -> HttpResponse:
         and bool(rec.audio),
     }
     return render(request, "ingest/recording_detail.html", context)
+
+
+def _signal_checks(analysis: m.NoiseAnalysis | None) -> dict[str, Any] | None:
+    """The signal checks for the page; None for levels measured before the checks existed."""
+    if analysis is None or (analysis.clipped_share is None and not analysis.no_signal):
+        return None
+    dead = set(analysis.dead_channels or [])
+    share = analysis.clipped_share or 0.0
+    return {
+        "clipped_percent": f"{100 * share:.3g}",
+        "clipped": share > checks.CLIPPED_SHARE_LIMIT,
+        "dc": abs(analysis.dc_offset or 0.0) > checks.DC_OFFSET_LIMIT,
+        "channels": [
+            {"number": i, "laeq": level, "dead": i in dead}
+            for i, level in enumerate(analysis.channel_laeq or [], start=1)
+        ]
+        if len(analysis.channel_laeq or []) > 1
+        else [],
+        "level_channels": ", ".join(str(c) for c in analysis.level_channels or []),
+        "dead_channels": ", ".join(str(c) for c in sorted(dead)),
+    }
 
 
 def recording_audio(request: HttpRequest, noise_id: str) -> HttpResponseBase:
@@ -261,7 +285,15 @@ def processing_status(request: HttpRequest) -> HttpResponse:
         .only("noise_id", "name", "error", "updated_at")[:20]
     )
     busy = counts.get("pending", 0) + counts.get("processing", 0)
+    limit_clip, limit_dc = checks.CLIPPED_SHARE_LIMIT, checks.DC_OFFSET_LIMIT
+    flags = m.NoiseAnalysis.objects.aggregate(
+        clipped=Count("pk", filter=Q(clipped_share__gt=limit_clip)),
+        no_signal=Count("pk", filter=Q(no_signal=True)),
+        dead_channel=Count("pk", filter=Q(dead_channels__0__isnull=False)),
+        dc_offset=Count("pk", filter=Q(dc_offset__gt=limit_dc) | Q(dc_offset__lt=-limit_dc)),
+    )
     context = {
+        "flags": flags,
         "counts": [(s, counts.get(s, 0)) for s in m.Recording.Status.values],
         "failed": failed,
         "busy": busy,

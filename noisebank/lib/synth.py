@@ -12,7 +12,7 @@ same arguments (seed included) always give the same samples.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from scipy import signal
@@ -211,6 +211,39 @@ def station_ambience(
         + _scaled(steps, rms_for_dbfs(-62.0))
         + _scaled(rumble, rms_for_dbfs(-60.0))
     )
+
+
+def long_recording(
+    duration_s: float,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    channels: int = 1,
+    block_s: float = 10.0,
+    seed: int = 0,
+) -> Iterator[np.ndarray]:
+    """A long field recording made block by block, shape (frames, channels) per block.
+
+    Pink background near -50 dBFS whose level drifts by ±2 dB over ten minutes, a train
+    pass-by (20 dB louder for 20 s) every 5 minutes with a 311 Hz horn for its middle 2 s.
+    One 10 s stretch of noise is made once and reused, rotated by a random amount per block,
+    so hours cost little to make; a second channel is the first 2 dB lower.
+    """
+    rng = np.random.default_rng(seed)
+    total = round(duration_s * sample_rate)
+    block = max(1, round(block_s * sample_rate))
+    noise = pink_noise(block / sample_rate, rms=rms_for_dbfs(-50.0), sample_rate=sample_rate)
+    horn = 0.05 * np.sin(2 * np.pi * 311.0 * np.arange(block) / sample_rate)
+    for start in range(0, total, block):
+        n = min(block, total - start)
+        t = (start + np.arange(n)) / sample_rate
+        drift = 10 ** (2 * math.sin(2 * math.pi * (start / sample_rate) / 600) / 20)
+        cycle = t % 300
+        gain = drift * np.where(cycle < 20, 10.0, 1.0)
+        x = gain * np.roll(noise, int(rng.integers(block)))[:n]
+        x += np.where((cycle > 9) & (cycle < 11), horn[:n], 0.0)
+        yield (
+            x[:, np.newaxis] if channels == 1 else np.column_stack([x] + [0.8 * x] * (channels - 1))
+        )
 
 
 DemoSound = Callable[..., np.ndarray]

@@ -108,6 +108,13 @@ def reference_row(rec: m.Recording) -> dict[str, Any]:
         "original_filename": rec.original_filename,
         "channels": feat("channels"),
         "event_durations": lvl("event_durations_s"),  # compared as parsed JSON
+        "no_signal": lvl("no_signal"),
+        "clipped_share": lvl("clipped_share"),
+        "dc_offset": lvl("dc_offset"),
+        **{k: lvl(k) for k in JSON_LISTS if k != "event_durations"},  # parsed JSON too
+        "time_zone": lvl("time_zone") or None,
+        **{k: lvl(k) for k in ("lday", "levening", "lnight", "lden")},
+        **{k: lvl(k) for k in ("lday_hours", "levening_hours", "lnight_hours")},
     }
     for i in range(1, 14):
         row[f"mfcc_{i}"] = _json_number(feat("mfcc"), i - 1)
@@ -221,6 +228,10 @@ READERS = {
     "xlsx": read_xlsx,
     "zip": read_zip,
 }
+# Text columns holding a JSON list.
+JSON_LISTS = {
+    "event_durations", "channel_laeq", "dead_channels", "level_channels", "hourly_laeq",
+}  # fmt: skip
 # Formats that cannot tell an empty text from a missing one (they write both as nothing).
 LOSSY_EMPTY_TEXT = {"csv", "xlsx", "zip"}
 
@@ -228,7 +239,7 @@ LOSSY_EMPTY_TEXT = {"csv", "xlsx", "zip"}
 def normalise(value: Any, name: str, fmt: str) -> Any:
     """Make an expected value comparable with what `fmt` can carry."""
     type_ = COLUMNS[name].column.type
-    if name == "event_durations" and value is not None and not isinstance(value, list):
+    if name in JSON_LISTS and value is not None and not isinstance(value, list):
         value = json.loads(value)
     if type_ == "text" and value == "" and fmt in LOSSY_EMPTY_TEXT:
         return None

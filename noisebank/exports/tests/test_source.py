@@ -165,7 +165,7 @@ def test_copy_formats_times_and_integers_as_the_csv_writer_does(db: None) -> Non
     assert ints == numbers  # COPY writes an int8 as the CSV writer does: decimal digits
 
 
-PYTHON_TYPES = {"text": str, "integer": int, "float": float, "datetime": datetime, "bool": bool}
+PYTHON_TYPES = {"text": str, "integer": int, "float": float, "datetime": datetime, "boolean": bool}
 
 
 def test_rows_hold_the_database_values_with_the_promised_types(alice: User) -> None:

@@ -43,7 +43,7 @@ def bad_batch(folder: Path, *, with_huge: bool = True) -> list[Sample]:
         Sample(
             "ten-hours.wav",
             wav_with_claimed_length(folder / "ten-hours.wav", claimed_seconds=36_000),
-            "header claims 10 h 00 min",
+            "its header announces 10 h 00 min",
             "audio",
         ),
         Sample(
