@@ -80,3 +80,19 @@ def admin_client(admin: User) -> Client:
 @pytest.fixture
 def bob_client(bob: User) -> Client:
     return login(bob)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say which tests did not run and why, grouped, so a green run on a machine without
+    Chromium, nginx or PostgreSQL is not mistaken for the whole suite (README: Tests)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return
+    terminalreporter.section("tests not run here, and why")
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{count:5d}  {reason}")

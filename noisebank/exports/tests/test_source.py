@@ -22,7 +22,8 @@ from noisebank.testing import make_awkward_recordings, make_many_recordings, mak
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 postgres_only = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="COPY is PostgreSQL's"
+    "connection.vendor != 'postgresql'",
+    reason="COPY is PostgreSQL's: in the PostgreSQL pass (TEST_DATABASE_URL)",
 )
 
 

@@ -185,7 +185,10 @@ def test_m4a_without_ffmpeg_is_rejected(tmp_path: Path, monkeypatch: pytest.Monk
     assert rejection(path) == "M4A/AAC needs ffmpeg, which is not installed on this server."
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+@pytest.mark.skipif(
+    shutil.which("ffmpeg") is None,
+    reason="ffmpeg is not installed (apt-get install ffmpeg; .ci/run installs it)",
+)
 def test_m4a_is_decoded_through_ffmpeg(tmp_path: Path) -> None:
     wav = write(tmp_path / "a.wav", subtype="PCM_16")
     m4a = tmp_path / "a.m4a"
@@ -201,7 +204,10 @@ def test_m4a_is_decoded_through_ffmpeg(tmp_path: Path) -> None:
     assert float(np.sqrt(np.mean(audio.samples**2))) == pytest.approx(0.25, rel=0.02)
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+@pytest.mark.skipif(
+    shutil.which("ffmpeg") is None,
+    reason="ffmpeg is not installed (apt-get install ffmpeg; .ci/run installs it)",
+)
 def test_corrupt_m4a_is_rejected_with_ffmpegs_complaint(tmp_path: Path) -> None:
     path = tmp_path / "bad.m4a"
     path.write_bytes(b"\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00isomiso2" + bytes(4000))

@@ -9,7 +9,10 @@ import pytest
 from noisebank.ingest.audio import AudioRejected, probe_audio
 from noisebank.testing import write_audio
 
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+needs_ffmpeg = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None,
+    reason="ffmpeg is not installed (apt-get install ffmpeg; .ci/run installs it)",
+)
 
 
 def m4a(tmp_path: Path, seconds: float) -> Path:

@@ -102,7 +102,7 @@ def test_values_are_the_bytes_postgresql_copy_writes() -> None:
     """The COPY path must produce this writer's bytes: check floats, text quoting and NULL
     against the real server (PostgreSQL writes LF where this file has CRLF)."""
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
+        pytest.skip("needs PostgreSQL: in the PostgreSQL pass (TEST_DATABASE_URL)")
     floats = [0.1, 1.0, -0.0, 1e15, -1234567890123456.5, 1e16, 1e-05, 5e-324, 0.1 + 0.2]
     floats += [123456789012345.6, 1.7976931348623157e308, 2.5e-7, 42.0, -7.25]
     texts = ["", "a,b", 'say "hi"', "x\ny", "x\ry", " lead", "trail ", "\tTab", "\\.", "Zoë"]

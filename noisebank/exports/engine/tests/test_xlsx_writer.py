@@ -177,7 +177,10 @@ def test_values_that_would_break_a_cell_are_refused_with_the_column_named(
         write([row])
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.skipif(
+    shutil.which("soffice") is None,
+    reason="LibreOffice is not installed (apt-get install libreoffice-calc-nogui)",
+)
 def test_libreoffice_reads_the_streamed_workbook_as_it_reads_xlsxwriters(tmp_path: Path) -> None:
     """A third reader, as strict as Excel about the package: every sheet converted to CSV by
     LibreOffice must match what it makes of the xlsxwriter fallback's workbook."""
