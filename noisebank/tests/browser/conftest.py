@@ -98,6 +98,7 @@ def open_page(live_app: LiveApp, chromium: Any, sessions: dict[str, Any]) -> Ite
     """`open_page("researcher")`: a tab in a fresh browser context, logged in as that user (not
     logged in for None), with a laptop-sized window unless told otherwise."""
     contexts: list[Any] = []
+    blocked: list[str] = []
 
     def _open(user: str | None, viewport: dict[str, int] = LAPTOP) -> Any:
         context = chromium.new_context(
@@ -109,6 +110,11 @@ def open_page(live_app: LiveApp, chromium: Any, sessions: dict[str, Any]) -> Ite
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
+        # A script or style the Content-Security-Policy blocks is a broken page: fail on it.
+        page.on(
+            "console",
+            lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         if user and user not in sessions:
             log_in(page, user)
             sessions[user] = context.storage_state()
@@ -118,3 +124,4 @@ def open_page(live_app: LiveApp, chromium: Any, sessions: dict[str, Any]) -> Ite
     for context in contexts:
         context.close()
     live_app.check_alive()
+    assert blocked == [], "the Content-Security-Policy blocked something"
