@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/export.py                       # 23,453 and 1,000,000 rows, both DBs
     .venv/bin/python bench/export.py --sizes 23453 --db sqlite,postgres
+    .venv/bin/python bench/export.py --sizes 23453 --formats csv --repeat 5
 
 For each database and size it seeds a dedicated database once (`noisebank seed`, reused on later
 runs), starts `noisebank serve` and measures, in one run:
@@ -14,11 +15,17 @@ runs), starts `noisebank serve` and measures, in one run:
 - the floor: COPY (SELECT <the same columns>) TO STDOUT into /dev/null (PostgreSQL), or the
   sqlite3 shell writing the same query as CSV to /dev/null (SQLite).
 
+- Datasette, a peer: the same rows (the default columns, under the same names) copied into a
+  table of their own SQLite file, served by `datasette serve` and read as
+  `.csv?_stream=on` (bench/datasette_peer.py installs Datasette into var/bench/datasette-venv
+  the first time; --no-datasette leaves it out).
+
 Columns: the default preset (the original's 38 and the levels and location, 48). Peak RSS is the
-server process's, sampled during each method. The floor and the direct downloads are timed
---repeat times (default 3 up to 100,000 rows, else 1) and the median is shown: the machine's two
-cores are shared. Figures are printed as a Markdown table per
-database and size, and saved to bench/out/export-<time>.json.
+server process's (ours or Datasette's), sampled during each method. The floor, the direct
+downloads and Datasette are timed --repeat times (default 3 up to 100,000 rows, else 1) and the
+median is shown: the machine's two cores are shared. Figures are printed as a Markdown table per
+database and size, with the CSV's ratios to the floor, Datasette and the seed's method on one
+line under it, and saved to bench/out/export-<time>.json.
 """
 
 import argparse
@@ -42,6 +49,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from bench import datasette_peer  # noqa: E402
+
 FORMATS = ("csv", "xlsx", "parquet", "jsonl", "zip")
 SEED_BATCH = 500
 SEED_PARALLEL = 5
@@ -113,7 +124,7 @@ def prepare(db: str, size: int, pg_prefix: str) -> Target:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
                 conn.execute(f'CREATE DATABASE "{name}"')
             noisebank(target, "migrate", "-v", "0")
-            noisebank(target, "seed", "--count", str(size))
+            noisebank(target, "seed", "--count", str(size), "--audio", "0")
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("VACUUM ANALYZE")
         return target
@@ -132,7 +143,7 @@ def prepare(db: str, size: int, pg_prefix: str) -> Target:
         say(f"seeding {size:,} recordings into SQLite {path} …")
         shutil.rmtree(data_dir, ignore_errors=True)
         noisebank(target, "migrate", "-v", "0")
-        noisebank(target, "seed", "--count", str(size))
+        noisebank(target, "seed", "--count", str(size), "--audio", "0")
         with sqlite3.connect(path) as conn:
             conn.execute("ANALYZE")
     return target
@@ -173,29 +184,30 @@ class Server:
         conn.close()
         return response.status, body
 
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(20)
 
 
-class PeakRss:
-    """The server's peak resident memory while a method runs (sampled every 20 ms)."""
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
+
+class PeakRss:
+    """A server's peak resident memory while a method runs (sampled every 20 ms)."""
+
+    def __init__(self, server: Server | datasette_peer.DatasetteServer) -> None:
+        self.pid = server.process.pid
         self.peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.server.rss_mb())
+            self.peak = max(self.peak, rss_mb(self.pid))
             time.sleep(0.02)
 
     def __enter__(self) -> "PeakRss":
@@ -205,7 +217,7 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self.server.rss_mb())
+        self.peak = max(self.peak, rss_mb(self.pid))
 
 
 # --- methods ------------------------------------------------------------------------------------
@@ -311,28 +323,61 @@ def direct_download(server: Server, token: str, fmt: str, size: int) -> Result:
     return Result(f"direct {fmt}", seconds, size, rss.peak, note=size_mb, kind=fmt)
 
 
-FLOOR_SQL = """
-import os, django
+def datasette(server: datasette_peer.DatasetteServer, size: int) -> Result:
+    """GET the table as CSV, streamed, to the end; the rows are checked up to 100,000."""
+    method = f"Datasette {server.version} .csv?_stream=on"
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+    conn.request("GET", server.path.replace("_size=max", "_size=1"))  # warm up
+    conn.getresponse().read()
+    keep = size <= 100_000
+    body = bytearray()
+    with PeakRss(server) as rss:
+        started = time.monotonic()
+        conn.request("GET", server.path)
+        response = conn.getresponse()
+        if response.status != 200:
+            raise SystemExit(f"bench: Datasette answered {response.status}")
+        received = 0
+        while chunk := response.read(1 << 20):
+            received += len(chunk)
+            if keep:
+                body += chunk
+        seconds = time.monotonic() - started
+    conn.close()
+    if keep and (rows := sum(1 for _ in csv.reader(io.StringIO(body.decode()))) - 1) != size:
+        raise SystemExit(f"bench: Datasette sent {rows} rows, expected {size}")
+    return Result(method, seconds, size, rss.peak, note=f"{received / 1e6:,.0f} MB", kind="peer")
+
+
+EXPORT_SQL = """
+import json, os, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "noisebank.settings")
 django.setup()
 from noisebank.catalog.models import Recording
 from noisebank.exports.columns import resolve_columns
 from noisebank.exports.source import ExportQuery
 from django.db import connection
-sql, params = ExportQuery(Recording.objects.all(), resolve_columns("default")).sql()
+columns = resolve_columns("default")
+sql, params = ExportQuery(Recording.objects.all(), columns).sql()
 if connection.vendor == "postgresql":
-    print(connection.ops.compose_sql(sql, params))
+    sql = connection.ops.compose_sql(sql, params)
 else:
     with connection.cursor() as cursor:
-        print(connection.ops.last_executed_query(cursor, sql, params))
+        sql = connection.ops.last_executed_query(cursor, sql, params)
+print(json.dumps({"sql": sql, "names": [c.name for c in columns]}))
 """
 
 
-def floor(target: Target) -> Result:
-    sql = subprocess.run(
-        [sys.executable, "-c", FLOOR_SQL], env=target.env, cwd=ROOT, check=True,
+def export_query(target: Target) -> dict[str, Any]:
+    """The default export's SQL (parameters inlined) and column names, as the app builds them."""
+    out = subprocess.run(
+        [sys.executable, "-c", EXPORT_SQL], env=target.env, cwd=ROOT, check=True,
         capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
+    ).stdout  # fmt: skip
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def floor(target: Target, sql: str) -> Result:
     if target.db == "postgres":
         import psycopg
 
@@ -346,7 +391,7 @@ def floor(target: Target) -> Result:
                 for data in copy:
                     sink.write(data)
             seconds = time.monotonic() - started
-        return Result("floor: COPY … TO STDOUT → /dev/null", seconds, target.size, None)
+        return Result("floor: COPY … TO STDOUT → /dev/null", seconds, target.size, None, kind="floor")
     db = Path(target.env["NOISEBANK_DATA_DIR"]) / "noisebank.sqlite3"
     shell = shutil.which("sqlite3")
     started = time.monotonic()
@@ -359,7 +404,7 @@ def floor(target: Target) -> Result:
             for _ in conn.execute(sql):
                 pass
         label = "floor: sqlite3 fetch, no formatting"
-    return Result(label, time.monotonic() - started, target.size, None)
+    return Result(label, time.monotonic() - started, target.size, None, kind="floor")
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -379,60 +424,111 @@ def median(runs: list[Result]) -> Result:
 def table(target: Target, results: list[Result]) -> str:
     floor_s = next(r.seconds or 1.0 for r in results if r.method.startswith("floor"))
     seeds = {r.kind: r.seconds for r in results if r.method.startswith("seed")}
+    peer = next((r.seconds for r in results if r.kind == "peer"), None)
     lines = [
         f"**{'PostgreSQL' if target.db == 'postgres' else 'SQLite'}, {target.size:,} rows**",
         "",
-        "| method | seconds | rows/s | server peak RSS | × floor | × faster than seed's |",  # noqa: RUF001
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| method | seconds | rows/s | server peak RSS | × floor | × faster than seed's "  # noqa: RUF001
+        "| × faster than Datasette |",  # noqa: RUF001
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         if r.seconds is None:
-            lines.append(f"| {r.method} | n/a | | | | |")
+            lines.append(f"| {r.method} ({r.note}) | n/a | | | | | |")
             continue
         mark = "≈" if r.estimated else ""
         seed = seeds.get("xlsx" if r.kind == "xlsx" else "csv")
         vs_seed = f"{seed / r.seconds:,.1f}" if seed and not r.method.startswith("seed") else ""
+        as_csv = r.kind in ("csv", "floor") and not r.method.startswith("seed")
+        vs_peer = f"{peer / r.seconds:,.2f}" if peer and as_csv else ""
         rss = f"{r.peak_rss_mb:,.0f} MB" if r.peak_rss_mb else ""
         note = f" ({r.note})" if r.note else ""
         lines.append(
             f"| {r.method}{note} | {mark}{r.seconds:,.2f} | {mark}{r.rows / r.seconds:,.0f} | "
-            f"{rss} | {mark}{r.seconds / floor_s:,.1f} | {vs_seed} |"
+            f"{rss} | {mark}{r.seconds / floor_s:,.2f} | {vs_seed} | {vs_peer} |"
         )
+    ours = next((r.seconds for r in results if r.method == "direct csv"), None)
+    if ours:
+        goals = [f"CSV over HTTP: {ours / floor_s:.2f}× the floor (goal ≤ 1.6)"]  # noqa: RUF001
+        if peer:
+            goals.append(f"{peer / ours:.2f}× faster than Datasette (goal ≥ 3)")  # noqa: RUF001
+        if seeds.get("csv"):
+            goals.append(f"the seed's method {seeds['csv'] / ours:.1f}× slower (goal ≥ 10)")  # noqa: RUF001
+        lines += ["", "; ".join(goals) + "."]
     return "\n".join(lines)
+
+
+def measure(
+    target: Target, token: str, formats: list[str], repeat: int, with_peer: bool, budget: float
+) -> list[Result]:
+    """The floor, our downloads and Datasette, interleaved run by run (the machine is shared,
+    so each method's median comes from the same stretch of time), then the seed's method."""
+    server = Server(target)
+    peer = None
+    try:
+        query = export_query(target)
+        if with_peer and "csv" in formats:
+            peer = start_datasette(target, query)
+        runs: dict[str, list[Result]] = {}
+        for turn in range(repeat):
+            say(f"{target.db}, {target.size:,} rows: run {turn + 1} of {repeat} …")
+            runs.setdefault("floor", []).append(floor(target, query["sql"]))
+            for fmt in formats:
+                runs.setdefault(fmt, []).append(direct_download(server, token, fmt, target.size))
+            if peer is not None:
+                runs.setdefault("peer", []).append(datasette(peer, target.size))
+        results = [median(r) for r in runs.values()]
+        if with_peer and peer is None and "csv" in formats:
+            results.append(Result("Datasette", None, target.size, None, note="not installed"))
+        say(f"{target.db}, {target.size:,} rows: the seed's method …")
+        results += seed_method(server, token, target.size, budget)
+    finally:
+        server.stop()
+        if peer is not None:
+            peer.stop()
+    return results
+
+
+def start_datasette(target: Target, query: dict[str, Any]) -> datasette_peer.DatasetteServer | None:
+    exe = datasette_peer.install()
+    if exe is None:
+        return None
+    db = ROOT / "var" / "bench" / f"datasette-{target.db}-{target.size}.db"
+    source = Path(target.env["NOISEBANK_DATA_DIR"]) / "noisebank.sqlite3"
+    datasette_peer.build_table(
+        db, query["names"], query["sql"], target.size,
+        sqlite_source=source if target.db == "sqlite" else None,
+        pg_url=target.env.get("DATABASE_URL"),
+    )  # fmt: skip
+    return datasette_peer.DatasetteServer(exe, db)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="23453,1000000")
     parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="direct downloads to time")
     parser.add_argument("--seed-budget", type=float, default=180, help="seconds (default 180)")
     parser.add_argument("--pg-prefix", default="noisebank_bench_", help="PostgreSQL db names")
     parser.add_argument("--repeat", type=int, default=0, help="runs of each download (median)")
+    parser.add_argument("--no-datasette", action="store_true", help="leave the peer out")
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     dbs = [d.strip() for d in args.db.split(",")]
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    if unknown := set(formats) - set(FORMATS):
+        parser.error(f"unknown formats: {', '.join(sorted(unknown))} (known: {', '.join(FORMATS)})")
     report: list[dict[str, Any]] = []
-    tables = []
     for db in dbs:
         for size in sizes:
             target = prepare(db, size, args.pg_prefix)
             token = noisebank(target, "token", "create", "researcher", "--name", "bench",
                               capture=True).strip()  # fmt: skip
-            server = Server(target)
-            try:
-                repeat = args.repeat or (3 if size <= 100_000 else 1)
-                say(f"{db}, {size:,} rows: the floor …")
-                results = [median([floor(target) for _ in range(repeat)])]
-                for fmt in FORMATS:
-                    say(f"{db}, {size:,} rows: direct {fmt} …")
-                    runs = [direct_download(server, token, fmt, size) for _ in range(repeat)]
-                    results.append(median(runs))
-                say(f"{db}, {size:,} rows: the seed's method …")
-                results += seed_method(server, token, size, args.seed_budget)
-            finally:
-                server.stop()
-            tables.append(table(target, results))
-            print(tables[-1] + "\n", flush=True)
+            repeat = args.repeat or (3 if size <= 100_000 else 1)
+            results = measure(
+                target, token, formats, repeat, not args.no_datasette, args.seed_budget
+            )
+            print(table(target, results) + "\n", flush=True)
             report.append({"db": db, "size": size, "results": [r.__dict__ for r in results]})
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)

@@ -85,7 +85,20 @@ class Export:
     @property
     def uses_copy(self) -> bool:
         # COPY reproduces our CSV writer byte for byte (tested), so it may stand in for it.
-        return self.snapshot.vendor == "postgresql" and isinstance(self.writer, CsvWriter)
+        return self.snapshot.vendor == "postgresql" and self._cells_as_stored
+
+    @property
+    def uses_sqlite_csv(self) -> bool:
+        # So does the Arrow formatting of SQLite's rows (tested).
+        return self.snapshot.vendor == "sqlite" and self._cells_as_stored
+
+    @property
+    def _cells_as_stored(self) -> bool:
+        """A CSV whose options alter no cell (a BOM only comes before the header): the database
+        side may then format the cells. An option that changes cells sends the rows through the
+        Python writer until that side learns it too."""
+        plain = replace(self.options, bom=False) == WriterOptions()
+        return isinstance(self.writer, CsvWriter) and plain
 
     def rows(self) -> Iterator[Row]:
         for row in self.snapshot.rows(self.query):
@@ -95,10 +108,11 @@ class Export:
     def chunks(self) -> Iterator[bytes]:
         """The file's bytes; ends the snapshot when done, failed or closed early."""
         try:
-            if self.uses_copy:
+            if self.uses_copy or self.uses_sqlite_csv:
                 cols = [c.column for c in self.columns]
                 yield b"".join(self.writer.stream(cols, [], self.options))  # the header row
-                for chunk, rows in self.snapshot.copy_csv(self.query):
+                by_database = self.snapshot.copy_csv if self.uses_copy else self.snapshot.sqlite_csv
+                for chunk, rows in by_database(self.query):
                     self.rows_done += rows
                     yield chunk
             elif self.writer.format == "zip":
