@@ -56,13 +56,18 @@ def install() -> Path | None:
 def _count(path: Path) -> int | None:
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            return int(conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])  # noqa: S608
+            return int(conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
     except sqlite3.Error:
         return None
 
 
 def build_table(
-    path: Path, names: list[str], sql: str, size: int, *, sqlite_source: Path | None = None,
+    path: Path,
+    names: list[str],
+    sql: str,
+    size: int,
+    *,
+    sqlite_source: Path | None = None,
     pg_url: str | None = None,
 ) -> None:
     """`path` holds table `recordings`: the rows of `sql` (the export's query, parameters
@@ -81,15 +86,15 @@ def build_table(
         if sqlite_source is not None:
             conn.execute("ATTACH DATABASE ? AS source", (f"file:{sqlite_source}?mode=ro",))
             aliases = ", ".join(f'c{i} AS "{n}"' for i, n in enumerate(names))
-            conn.execute(f"CREATE TABLE {TABLE} AS SELECT {aliases} FROM ({sql})")  # noqa: S608
+            conn.execute(f"CREATE TABLE {TABLE} AS SELECT {aliases} FROM ({sql})")
         else:
             import psycopg
 
             conn.execute(f"CREATE TABLE {TABLE} ({quoted})")
-            insert = f"INSERT INTO {TABLE} VALUES ({', '.join('?' * len(names))})"  # noqa: S608
+            insert = f"INSERT INTO {TABLE} VALUES ({', '.join('?' * len(names))})"
             with psycopg.connect(pg_url or "") as pg, pg.cursor(name="datasette_copy") as cur:
                 cur.itersize = 5_000
-                cur.execute(sql)  # type: ignore[arg-type]
+                cur.execute(sql)
                 while rows := cur.fetchmany(5_000):
                     conn.executemany(insert, [tuple(map(_stored, r)) for r in rows])
         conn.commit()
@@ -99,7 +104,7 @@ def build_table(
 def _stored(value: object) -> object:
     """A value as a SQLite column holds it (times as ISO text, as Django stores them)."""
     if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ")  # type: ignore[union-attr]
+        return value.isoformat(sep=" ")
     return value
 
 

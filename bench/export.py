@@ -391,7 +391,8 @@ def floor(target: Target, sql: str) -> Result:
                 for data in copy:
                     sink.write(data)
             seconds = time.monotonic() - started
-        return Result("floor: COPY … TO STDOUT → /dev/null", seconds, target.size, None, kind="floor")
+        label = "floor: COPY … TO STDOUT → /dev/null"
+        return Result(label, seconds, target.size, None, kind="floor")
     db = Path(target.env["NOISEBANK_DATA_DIR"]) / "noisebank.sqlite3"
     shell = shutil.which("sqlite3")
     started = time.monotonic()
@@ -452,8 +453,8 @@ def table(target: Target, results: list[Result]) -> str:
         goals = [f"CSV over HTTP: {ours / floor_s:.2f}× the floor (goal ≤ 1.6)"]  # noqa: RUF001
         if peer:
             goals.append(f"{peer / ours:.2f}× faster than Datasette (goal ≥ 3)")  # noqa: RUF001
-        if seeds.get("csv"):
-            goals.append(f"the seed's method {seeds['csv'] / ours:.1f}× slower (goal ≥ 10)")  # noqa: RUF001
+        if seed_csv := seeds.get("csv"):
+            goals.append(f"the seed's method {seed_csv / ours:.1f}× slower (goal ≥ 10)")  # noqa: RUF001
         lines += ["", "; ".join(goals) + "."]
     return "\n".join(lines)
 

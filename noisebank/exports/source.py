@@ -239,7 +239,9 @@ class Snapshot:
         if buffer:
             yield bytes(buffer), rows
 
-    def sqlite_csv(self, query: ExportQuery, *, fetch: int = FETCH_ROWS) -> Iterator[tuple[bytes, int]]:
+    def sqlite_csv(
+        self, query: ExportQuery, *, fetch: int = FETCH_ROWS
+    ) -> Iterator[tuple[bytes, int]]:
         """SQLite only: (CSV bytes without the header, rows in them), the CSV writer's bytes
         formatted a column at a time by Arrow (engine/writers/csv_arrow.py); a batch holding a
         value that path leaves alone goes through the Python writer instead."""

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.usefixtures("transactional_db")
 postgres_only = pytest.mark.skipif(
     "connection.vendor != 'postgresql'", reason="COPY is PostgreSQL's"
 )
+sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite's stored text")
 
 
 def open_csv(columns: str = "noise_id,name,laeq", **filters: str) -> Export:
@@ -123,6 +124,49 @@ def test_copy_writes_the_bytes_of_the_python_csv_writer(alice: User, preset: str
         assert copy_bytes == python_bytes
         assert b",NaN," in copy_bytes and b",-Infinity," in copy_bytes
         assert b",2.5e-308," in copy_bytes
+
+
+@sqlite_only
+@pytest.mark.parametrize("preset", ["default", "all", "noise_id,recording_date,longitude"])
+def test_sqlite_csv_writes_the_bytes_of_the_python_csv_writer(alice: User, preset: str) -> None:
+    make_awkward_recordings(collector=alice)
+    for value in (float("inf"), float("-inf"), 2.5e-308, 1e-7, 123456.75):
+        make_recording(collector=alice, longitude=value, analysis={"min_db": value})
+    # Values the Arrow path leaves to the Python writer, each in a batch of its own below:
+    make_recording(collector=alice, name="NUL \x00 inside")
+    other = make_recording(collector=alice)
+    m.Recording.objects.filter(pk=other.pk).update(name="another tool's time")
+    with connection.cursor() as cur:  # a time in a layout Django does not write
+        cur.execute(
+            "UPDATE catalog_recording SET recorded_at = '2026-01-02T03:04:05.5' WHERE id = %s",
+            [other.pk],
+        )
+    columns = resolve_columns(preset)
+    for bom in (False, True):
+        fast = export_open(
+            filters=parse_filters({}), columns=columns, fmt="csv", options=WriterOptions(bom=bom)
+        )
+        assert fast.uses_sqlite_csv and not fast.uses_copy
+        fast_bytes = b"".join(fast.chunks())
+        assert fast.rows_done == fast.row_count == len(m.Recording.objects.all())
+        python = export_open(
+            filters=parse_filters({}), columns=columns, fmt="csv", options=WriterOptions(bom=bom)
+        )
+        try:
+            cols = [c.column for c in python.columns]
+            python_bytes = b"".join(CsvWriter().stream(cols, python.rows(), python.options))
+        finally:
+            python.close()
+        assert fast_bytes == python_bytes
+    small = export_open(filters=parse_filters({}), columns=columns, fmt="csv")
+    try:  # batches of 3 rows: some formatted by Arrow, some by the writer, in order
+        batches = list(small.snapshot.sqlite_csv(small.query, fetch=3))
+    finally:
+        small.close()
+    assert b"".join(b for b, _ in batches) == python_bytes.split(b"\r\n", 1)[1]
+    assert sum(n for _, n in batches) == small.row_count
+    assert b"2026-01-02T03:04:05.500000Z" in python_bytes
+    assert (b"NUL  inside" in python_bytes) == ("name" in [c.name for c in columns])
 
 
 @postgres_only

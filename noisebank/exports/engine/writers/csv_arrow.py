@@ -62,9 +62,7 @@ class ArrowCsv:
             return b""
         try:
             table = pa.array(rows, type=self.struct)
-            cells = [
-                _FORMAT[t](table.field(i), rows, i) for i, t in enumerate(self.types)
-            ]
+            cells = [_FORMAT[t](table.field(i), rows, i) for i, t in enumerate(self.types)]
             lines = pc.binary_join_element_wise(
                 *cells, ",", null_handling="replace", null_replacement=""
             )
