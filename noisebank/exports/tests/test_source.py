@@ -126,6 +126,30 @@ def test_copy_writes_the_bytes_of_the_python_csv_writer(alice: User, preset: str
         assert b",2.5e-308," in copy_bytes
 
 
+@postgres_only
+def test_copy_times_do_not_depend_on_the_servers_date_style(alice: User) -> None:
+    make_awkward_recordings(collector=alice)
+    name = connection.settings_dict["NAME"]
+    with connection.cursor() as cur:  # new connections (the snapshot's) start in this style
+        cur.execute(f"ALTER DATABASE \"{name}\" SET DateStyle = 'SQL, DMY'")
+    try:
+        columns = resolve_columns("noise_id,recording_date,created_at")
+        copied = export_open(filters=parse_filters({}), columns=columns, fmt="csv")
+        copy_bytes = b"".join(copied.chunks())
+        python = export_open(filters=parse_filters({}), columns=columns, fmt="csv")
+        try:
+            cols = [c.column for c in python.columns]
+            python_bytes = b"".join(CsvWriter().stream(cols, python.rows(), python.options))
+        finally:
+            python.close()
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f'ALTER DATABASE "{name}" RESET DateStyle')
+    assert copy_bytes == python_bytes
+    assert b",2025-01-01T00:00:00.123456Z," not in copy_bytes  # the awkward times: 0 and .123456
+    assert b",2025-01-02T00:00:00.123456Z," in copy_bytes
+
+
 @sqlite_only
 @pytest.mark.parametrize("preset", ["default", "all", "noise_id,recording_date,longitude"])
 def test_sqlite_csv_writes_the_bytes_of_the_python_csv_writer(alice: User, preset: str) -> None:
