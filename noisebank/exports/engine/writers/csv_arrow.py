@@ -23,7 +23,6 @@ describe for everything.
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -55,6 +54,7 @@ class ArrowCsv:
     def __init__(self, columns: Sequence[Column]) -> None:
         self.types = [c.type for c in columns]
         self.struct = pa.struct([(f"c{i}", _READ_AS[t]) for i, t in enumerate(self.types)])
+        self.floats = [i for i, t in enumerate(self.types) if t == "float"]
 
     def body(self, rows: Sequence[Row]) -> bytes | None:
         """CSV lines (CRLF-ended) of `rows`, or None when the writer must format them."""
@@ -62,7 +62,12 @@ class ArrowCsv:
             return b""
         try:
             table = pa.array(rows, type=self.struct)
-            cells = [_FORMAT[t](table.field(i), rows, i) for i, t in enumerate(self.types)]
+            cells = [
+                None if t == "float" else _FORMAT[t](table.field(i))
+                for i, t in enumerate(self.types)
+            ]
+            for i, text in zip(self.floats, _floats(table, self.floats, rows), strict=True):
+                cells[i] = text
             lines = pc.binary_join_element_wise(
                 *cells, ",", null_handling="replace", null_replacement=""
             )
@@ -76,7 +81,29 @@ class ArrowCsv:
         return None if b"\x00" in body else body
 
 
-def _text(cells: pa.Array, rows: Sequence[Row], i: int) -> pa.Array:
+def _floats(table: pa.StructArray, positions: list[int], rows: Sequence[Row]) -> list[pa.Array]:
+    """The float columns' texts, formatted together (a handful of kernel calls a batch, not a
+    handful a column)."""
+    if not positions:
+        return []
+    n = len(rows)
+    values = pa.concat_arrays([table.field(i) for i in positions])
+    text = pc.cast(values, pa.string())
+    size = pc.abs(values)
+    elsewhere = pc.or_(
+        pc.and_(pc.less(size, 1e-4), pc.not_equal(values, 0.0)),
+        pc.invert(pc.less(size, 1e10)),  # also NaN and the infinities
+    )
+    if pc.any(elsewhere).as_py():
+        spelt = [
+            _float_cell(rows[k % n][positions[k // n]])
+            for k in pc.indices_nonzero(elsewhere).to_pylist()
+        ]
+        text = pc.replace_with_mask(text, elsewhere, pa.array(spelt, pa.string()))
+    return [text.slice(m * n, n) for m in range(len(positions))]
+
+
+def _text(cells: pa.Array) -> pa.Array:
     data = cells.buffers()[2]
     raw = data.to_pybytes() if data is not None else b""
     if any(special in raw for special in _NEEDS_QUOTES):  # one scan of the column's bytes
@@ -87,30 +114,15 @@ def _text(cells: pa.Array, rows: Sequence[Row], i: int) -> pa.Array:
     return pc.if_else(empty, '""', cells) if pc.any(empty).as_py() else cells
 
 
-def _float(cells: pa.Array, rows: Sequence[Row], i: int) -> pa.Array:
-    text = pc.cast(cells, pa.string())
-    size = pc.abs(cells)
-    elsewhere = pc.or_(
-        pc.and_(pc.less(size, 1e-4), pc.not_equal(cells, 0.0)),
-        pc.invert(pc.less(size, 1e10)),  # also NaN and the infinities
-    )
-    if not pc.any(elsewhere).as_py():
-        return text
-    fixed = text.to_pylist()
-    for j in pc.indices_nonzero(elsewhere).to_pylist():
-        fixed[j] = _float_cell(rows[j][i])
-    return pa.array(fixed, pa.string())
-
-
-def _integer(cells: pa.Array, rows: Sequence[Row], i: int) -> pa.Array:
+def _integer(cells: pa.Array) -> pa.Array:
     return pc.cast(pc.cast(cells, pa.int64()), pa.string())  # a checked cast: no fractions
 
 
-def _boolean(cells: pa.Array, rows: Sequence[Row], i: int) -> pa.Array:
+def _boolean(cells: pa.Array) -> pa.Array:
     return pc.if_else(pc.not_equal(cells, 0.0), "true", "false")
 
 
-def _datetime(cells: pa.Array, rows: Sequence[Row], i: int) -> pa.Array:
+def _datetime(cells: pa.Array) -> pa.Array:
     if not pc.all(pc.match_substring_regex(cells, _STORED_TIME), min_count=0).as_py():
         raise _Unsupported
     fraction = pc.utf8_slice_codeunits(cells, 19, 26)
@@ -120,9 +132,8 @@ def _datetime(cells: pa.Array, rows: Sequence[Row], i: int) -> pa.Array:
     return pc.binary_join_element_wise(date, "T", time, fraction, "Z", "")
 
 
-_FORMAT: dict[ColumnType, Callable[[pa.Array, Sequence[Row], int], Any]] = {
+_FORMAT: dict[ColumnType, Callable[[pa.Array], pa.Array]] = {
     "text": _text,
-    "float": _float,
     "integer": _integer,
     "boolean": _boolean,
     "datetime": _datetime,
