@@ -7,18 +7,18 @@
 For each database and size it seeds a dedicated database once (`noisebank seed`, reused on later
 runs), starts `noisebank serve` and measures, in one run:
 
+- the floor: COPY (SELECT <the same columns>) TO STDOUT into /dev/null (PostgreSQL), or the
+  sqlite3 shell writing the same query as CSV to /dev/null (SQLite);
+- our direct downloads, GET /api/v1/recordings/export.<fmt>, for every format the server has
+  (the others show n/a) or those --formats names, read to the end;
+- Datasette, a peer: the same rows (the default columns, under the same names) in a table of a
+  SQLite file of their own, served by `datasette serve` and read as `.csv?_stream=on`
+  (installed into var/bench/datasette-venv the first time; --no-datasette leaves it out);
 - the seed's method: GET /api/export-data/ in 500-row batches, 5 requests at a time, JSON
   assembled in the client, then written as CSV and as XLSX (as the original page did; at 1M rows
-  it stops after --seed-budget seconds and extrapolates from the batches it timed, marked ≈);
-- our direct downloads, GET /api/v1/recordings/export.<fmt>, for every format the server has
-  (the others show n/a), read to the end;
-- the floor: COPY (SELECT <the same columns>) TO STDOUT into /dev/null (PostgreSQL), or the
-  sqlite3 shell writing the same query as CSV to /dev/null (SQLite).
+  it stops after --seed-budget seconds and extrapolates from the batches it timed, marked ≈).
 
-- Datasette, a peer: the same rows (the default columns, under the same names) copied into a
-  table of their own SQLite file, served by `datasette serve` and read as
-  `.csv?_stream=on` (bench/datasette_peer.py installs Datasette into var/bench/datasette-venv
-  the first time; --no-datasette leaves it out).
+The peers live in bench/export_peers.py, what the scripts share in bench/export_http.py.
 
 Columns: the default preset (the original's 38 and the levels and location, 48). Peak RSS is the
 server process's (ours or Datasette's), sampled during each method. The floor, the direct
@@ -29,274 +29,26 @@ line under it, and saved to bench/out/export-<time>.json.
 """
 
 import argparse
-import csv
-import http.client
-import io
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import datasette_peer  # noqa: E402
+from bench.export_http import ROOT, PeakRss, Result, Server, Target, noisebank, prepare, say
+from bench.export_peers import datasette, seed_method, start_datasette
 
 FORMATS = ("csv", "xlsx", "parquet", "jsonl", "zip")
-SEED_BATCH = 500
-SEED_PARALLEL = 5
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
-def say(msg: str) -> None:
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-@dataclass
-class Result:
-    method: str
-    seconds: float | None
-    rows: int
-    peak_rss_mb: float | None
-    estimated: bool = False
-    note: str = ""
-    kind: str = "csv"  # which seed figure it is compared with: csv or xlsx
-
-
-@dataclass
-class Target:
-    db: str
-    size: int
-    env: dict[str, str] = field(default_factory=dict)
-
-
-# --- databases ----------------------------------------------------------------------------------
-
-
-def noisebank(target: Target, *args: str, capture: bool = False) -> str:
-    result = subprocess.run(
-        [str(BIN / "noisebank"), *args],
-        env=target.env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.PIPE if capture else None,
-        text=True,
-    )
-    return result.stdout or ""
-
-
-def pg_count(url: str) -> int | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            row = conn.execute("SELECT count(*) FROM catalog_recording").fetchone()
-            return int(row[0]) if row else None
-    except psycopg.Error:
-        return None
-
-
-def prepare(db: str, size: int, pg_prefix: str) -> Target:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DB"}}
-    env["NOISEBANK_LOG_LEVEL"] = "WARNING"
-    if db == "postgres":
-        import psycopg
-
-        name = f"{pg_prefix}{size}"
-        url = f"{PG_SERVER}/{name}"
-        env["DATABASE_URL"] = url
-        env["NOISEBANK_DATA_DIR"] = str(ROOT / "var" / "bench" / "pg")
-        target = Target(db, size, env)
-        if pg_count(url) != size:
-            say(f"seeding {size:,} recordings into PostgreSQL database {name} …")
-            with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-                conn.execute(f'CREATE DATABASE "{name}"')
-            noisebank(target, "migrate", "-v", "0")
-            noisebank(target, "seed", "--count", str(size), "--audio", "0")
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("VACUUM ANALYZE")
-        return target
-    data_dir = ROOT / "var" / "bench" / f"sqlite-{size}"
-    env["NOISEBANK_DATA_DIR"] = str(data_dir)
-    target = Target(db, size, env)
-    path = data_dir / "noisebank.sqlite3"
-    count = None
-    if path.exists():
-        with sqlite3.connect(path) as conn:
-            try:
-                count = conn.execute("SELECT count(*) FROM catalog_recording").fetchone()[0]
-            except sqlite3.Error:
-                count = None
-    if count != size:
-        say(f"seeding {size:,} recordings into SQLite {path} …")
-        shutil.rmtree(data_dir, ignore_errors=True)
-        noisebank(target, "migrate", "-v", "0")
-        noisebank(target, "seed", "--count", str(size), "--audio", "0")
-        with sqlite3.connect(path) as conn:
-            conn.execute("ANALYZE")
-    return target
-
-
-# --- the server ---------------------------------------------------------------------------------
-
-
-class Server:
-    def __init__(self, target: Target) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.process = subprocess.Popen(
-            [str(BIN / "noisebank"), "serve", "--port", str(self.port), "--log-level", "warning"],
-            env=target.env,
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if self.get("/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("bench: the server did not start")
-            time.sleep(0.2)
-
-    def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-
-    def get(self, path: str, token: str = "") -> tuple[int, bytes]:
-        conn = self.connection()
-        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
-        response = conn.getresponse()
-        body = response.read()
-        conn.close()
-        return response.status, body
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(20)
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class PeakRss:
-    """A server's peak resident memory while a method runs (sampled every 20 ms)."""
-
-    def __init__(self, server: Server | datasette_peer.DatasetteServer) -> None:
-        self.pid = server.process.pid
-        self.peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, rss_mb(self.pid))
-            time.sleep(0.02)
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss_mb(self.pid))
-
-
-# --- methods ------------------------------------------------------------------------------------
-
-
-def seed_method(server: Server, token: str, size: int, budget: float) -> list[Result]:
-    """The original page: batches of 500, 5 at a time, rows kept as dicts, then a file."""
-    local = threading.local()
-
-    def fetch(offset: int, total: int | None) -> tuple[dict[str, Any], float]:
-        if not hasattr(local, "conn"):
-            local.conn = server.connection()
-        query = f"batch_size={SEED_BATCH}&offset={offset}" + (f"&total={total}" if total else "")
-        started = time.monotonic()
-        local.conn.request(
-            "GET", f"/api/export-data/?{query}", headers={"Authorization": f"Bearer {token}"}
-        )
-        response = local.conn.getresponse()
-        body = json.loads(response.read())
-        if response.status != 200:
-            raise SystemExit(f"bench: /api/export-data/ answered {response.status}: {body}")
-        return body, time.monotonic() - started
-
-    rows: list[dict[str, Any]] = []
-    with PeakRss(server) as rss, ThreadPoolExecutor(SEED_PARALLEL) as pool:
-        started = time.monotonic()
-        first, _ = fetch(0, None)
-        total = first["total"]
-        rows += first["results"]
-        offsets = list(range(SEED_BATCH, total, SEED_BATCH))
-        rounds: list[tuple[int, float]] = []
-        estimated = False
-        for i in range(0, len(offsets), SEED_PARALLEL):
-            batch = offsets[i : i + SEED_PARALLEL]
-            round_started = time.monotonic()
-            for body, _ in pool.map(lambda o: fetch(o, total), batch):
-                rows += body["results"]
-            rounds.append((batch[0], time.monotonic() - round_started))
-            if time.monotonic() - started > budget and i + SEED_PARALLEL < len(offsets):
-                estimated = True
-                remaining = offsets[i + SEED_PARALLEL :: SEED_PARALLEL]
-                break
-        fetch_s = time.monotonic() - started
-    if estimated:
-        # Round time grows with the offset (OFFSET reads and drops the rows before it):
-        # fit time = a + b * offset over the rounds measured and add the rounds not run.
-        n = len(rounds)
-        mx = sum(o for o, _ in rounds) / n
-        my = sum(t for _, t in rounds) / n
-        sxx = sum((o - mx) ** 2 for o, _ in rounds) or 1.0
-        b = sum((o - mx) * (t - my) for o, t in rounds) / sxx
-        a = my - b * mx
-        fetch_s += sum(max(a + b * o, 0.0) for o in remaining)
-    fetched = len(rows)
-    scale = total / fetched if fetched else 1.0
-
-    started = time.monotonic()
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else [])
-    writer.writeheader()
-    writer.writerows(rows)
-    csv_s = (time.monotonic() - started) * scale
-
-    import xlsxwriter
-
-    started = time.monotonic()
-    book = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
-    sheet = book.add_worksheet()
-    names = list(rows[0]) if rows else []
-    sheet.write_row(0, 0, names)
-    for r, row in enumerate(rows, start=1):
-        sheet.write_row(r, 0, [row[n] for n in names])
-    book.close()
-    xlsx_s = (time.monotonic() - started) * scale
-    note = f"≈ from {fetched:,} rows in {budget:.0f} s" if estimated else ""
-    return [
-        Result("seed's method → CSV", fetch_s + csv_s, total, rss.peak, estimated, note, "csv"),
-        Result("seed's method → XLSX", fetch_s + xlsx_s, total, rss.peak, estimated, note, "xlsx"),
-    ]
+# --- our side and the floor ----------------------------------------------------------------------
 
 
 def direct_download(server: Server, token: str, fmt: str, size: int) -> Result:
@@ -321,32 +73,6 @@ def direct_download(server: Server, token: str, fmt: str, size: int) -> Result:
         raise SystemExit(f"bench: {path} announced {rows} rows, expected {size}")
     size_mb = f"{received / 1e6:,.0f} MB"
     return Result(f"direct {fmt}", seconds, size, rss.peak, note=size_mb, kind=fmt)
-
-
-def datasette(server: datasette_peer.DatasetteServer, size: int) -> Result:
-    """GET the table as CSV, streamed, to the end; the rows are checked up to 100,000."""
-    method = f"Datasette {server.version} .csv?_stream=on"
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
-    conn.request("GET", server.path.replace("_size=max", "_size=1"))  # warm up
-    conn.getresponse().read()
-    keep = size <= 100_000
-    body = bytearray()
-    with PeakRss(server) as rss:
-        started = time.monotonic()
-        conn.request("GET", server.path)
-        response = conn.getresponse()
-        if response.status != 200:
-            raise SystemExit(f"bench: Datasette answered {response.status}")
-        received = 0
-        while chunk := response.read(1 << 20):
-            received += len(chunk)
-            if keep:
-                body += chunk
-        seconds = time.monotonic() - started
-    conn.close()
-    if keep and (rows := sum(1 for _ in csv.reader(io.StringIO(body.decode()))) - 1) != size:
-        raise SystemExit(f"bench: Datasette sent {rows} rows, expected {size}")
-    return Result(method, seconds, size, rss.peak, note=f"{received / 1e6:,.0f} MB", kind="peer")
 
 
 EXPORT_SQL = """
@@ -488,20 +214,6 @@ def measure(
         if peer is not None:
             peer.stop()
     return results
-
-
-def start_datasette(target: Target, query: dict[str, Any]) -> datasette_peer.DatasetteServer | None:
-    exe = datasette_peer.install()
-    if exe is None:
-        return None
-    db = ROOT / "var" / "bench" / f"datasette-{target.db}-{target.size}.db"
-    source = Path(target.env["NOISEBANK_DATA_DIR"]) / "noisebank.sqlite3"
-    datasette_peer.build_table(
-        db, query["names"], query["sql"], target.size,
-        sqlite_source=source if target.db == "sqlite" else None,
-        pg_url=target.env.get("DATABASE_URL"),
-    )  # fmt: skip
-    return datasette_peer.DatasetteServer(exe, db)
 
 
 def main() -> int:
