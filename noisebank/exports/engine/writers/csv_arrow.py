@@ -125,10 +125,12 @@ def _boolean(cells: pa.Array) -> pa.Array:
 def _datetime(cells: pa.Array) -> pa.Array:
     if not pc.all(pc.match_substring_regex(cells, _STORED_TIME), min_count=0).as_py():
         raise _Unsupported
+    date, time = pc.utf8_slice_codeunits(cells, 0, 10), pc.utf8_slice_codeunits(cells, 11, 19)
+    if pc.max(pc.binary_length(cells)).as_py() in (None, 19, 25):  # no fraction anywhere
+        return pc.binary_join_element_wise(date, "T", time, "Z", "")
     fraction = pc.utf8_slice_codeunits(cells, 19, 26)
     shown = pc.and_(pc.starts_with(fraction, "."), pc.not_equal(fraction, ".000000"))
     fraction = pc.if_else(shown, fraction, "")
-    date, time = pc.utf8_slice_codeunits(cells, 0, 10), pc.utf8_slice_codeunits(cells, 11, 19)
     return pc.binary_join_element_wise(date, "T", time, fraction, "Z", "")
 
 
