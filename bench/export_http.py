@@ -3,6 +3,7 @@ server's peak memory and the figures they print (see bench/export.py)."""
 
 import http.client
 import os
+import resource
 import shutil
 import socket
 import sqlite3
@@ -32,6 +33,9 @@ class Result:
     estimated: bool = False
     note: str = ""
     kind: str = "csv"  # which seed figure it is compared with: csv or xlsx
+    # CPU seconds of the processes doing the work (the server, or the floor's shell, and the
+    # client); None where part of it is PostgreSQL's (its backends are not counted).
+    cpu_s: float | None = None
 
 
 @dataclass
@@ -156,16 +160,29 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class HasProcess(Protocol):
     process: subprocess.Popen[bytes]
 
 
 class PeakRss:
-    """A server's peak resident memory while a method runs (sampled every 20 ms)."""
+    """A server's peak resident memory while a method runs (sampled every 20 ms), and the CPU
+    seconds the server and this client (the bench's process) used meanwhile."""
 
     def __init__(self, server: HasProcess) -> None:
         self.pid = server.process.pid
         self.peak = 0.0
+        self.cpu = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -175,6 +192,7 @@ class PeakRss:
             time.sleep(0.02)
 
     def __enter__(self) -> "PeakRss":
+        self._cpu_start = cpu_s(self.pid) + own_cpu_s()
         self._thread.start()
         return self
 
@@ -182,3 +200,4 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, rss_mb(self.pid))
+        self.cpu = cpu_s(self.pid) + own_cpu_s() - self._cpu_start
