@@ -2,289 +2,64 @@
 
     .venv/bin/python bench/export.py                       # 23,453 and 1,000,000 rows, both DBs
     .venv/bin/python bench/export.py --sizes 23453 --db sqlite,postgres
+    .venv/bin/python bench/export.py --sizes 23453 --formats csv --repeat 5
 
 For each database and size it seeds a dedicated database once (`noisebank seed`, reused on later
 runs), starts `noisebank serve` and measures, in one run:
 
+- the floor: COPY (SELECT <the same columns>) TO STDOUT into /dev/null (PostgreSQL), or the
+  sqlite3 shell writing the same query as CSV to /dev/null (SQLite);
+- our direct downloads, GET /api/v1/recordings/export.<fmt>, for every format the server has
+  (the others show n/a) or those --formats names, read to the end;
+- Datasette, a peer: the same rows (the default columns, under the same names) in a table of a
+  SQLite file of their own, served by `datasette serve` and read as `.csv?_stream=on`
+  (installed into var/bench/datasette-venv the first time; --no-datasette leaves it out);
 - the seed's method: GET /api/export-data/ in 500-row batches, 5 requests at a time, JSON
   assembled in the client, then written as CSV and as XLSX (as the original page did; at 1M rows
-  it stops after --seed-budget seconds and extrapolates from the batches it timed, marked ≈);
-- our direct downloads, GET /api/v1/recordings/export.<fmt>, for every format the server has
-  (the others show n/a), read to the end;
-- the floor: COPY (SELECT <the same columns>) TO STDOUT into /dev/null (PostgreSQL), or the
-  sqlite3 shell writing the same query as CSV to /dev/null (SQLite).
+  it stops after --seed-budget seconds and extrapolates from the batches it timed, marked ≈).
+
+The peers live in bench/export_peers.py, what the scripts share in bench/export_http.py.
 
 Columns: the default preset (the original's 38 and the levels and location, 48). Peak RSS is the
-server process's, sampled during each method. The floor and the direct downloads are timed
---repeat times (default 3 up to 100,000 rows, else 1) and the median is shown: the machine's two
-cores are shared. Figures are printed as a Markdown table per
-database and size, and saved to bench/out/export-<time>.json.
+server process's (ours or Datasette's), sampled during each method. The floor, the direct
+downloads and Datasette are timed --repeat times (default 3 up to 100,000 rows, else 1) and the
+median is shown: the machine's two cores are shared. Figures are printed as a Markdown table per
+database and size, with the CSV's ratios to the floor, Datasette and the seed's method on one
+line under it, and saved to bench/out/export-<time>.json.
 """
 
 import argparse
-import csv
-import http.client
-import io
 import json
 import os
+import resource
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.export_http import (
+    ROOT,
+    PeakRss,
+    Result,
+    Server,
+    Target,
+    noisebank,
+    own_cpu_s,
+    prepare,
+    say,
+)
+from bench.export_peers import datasette, seed_method, start_datasette
+
 FORMATS = ("csv", "xlsx", "parquet", "jsonl", "zip")
-SEED_BATCH = 500
-SEED_PARALLEL = 5
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
-def say(msg: str) -> None:
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-@dataclass
-class Result:
-    method: str
-    seconds: float | None
-    rows: int
-    peak_rss_mb: float | None
-    estimated: bool = False
-    note: str = ""
-    kind: str = "csv"  # which seed figure it is compared with: csv or xlsx
-
-
-@dataclass
-class Target:
-    db: str
-    size: int
-    env: dict[str, str] = field(default_factory=dict)
-
-
-# --- databases ----------------------------------------------------------------------------------
-
-
-def noisebank(target: Target, *args: str, capture: bool = False) -> str:
-    result = subprocess.run(
-        [str(BIN / "noisebank"), *args],
-        env=target.env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.PIPE if capture else None,
-        text=True,
-    )
-    return result.stdout or ""
-
-
-def pg_count(url: str) -> int | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            row = conn.execute("SELECT count(*) FROM catalog_recording").fetchone()
-            return int(row[0]) if row else None
-    except psycopg.Error:
-        return None
-
-
-def prepare(db: str, size: int, pg_prefix: str) -> Target:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DB"}}
-    env["NOISEBANK_LOG_LEVEL"] = "WARNING"
-    if db == "postgres":
-        import psycopg
-
-        name = f"{pg_prefix}{size}"
-        url = f"{PG_SERVER}/{name}"
-        env["DATABASE_URL"] = url
-        env["NOISEBANK_DATA_DIR"] = str(ROOT / "var" / "bench" / "pg")
-        target = Target(db, size, env)
-        if pg_count(url) != size:
-            say(f"seeding {size:,} recordings into PostgreSQL database {name} …")
-            with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-                conn.execute(f'CREATE DATABASE "{name}"')
-            noisebank(target, "migrate", "-v", "0")
-            noisebank(target, "seed", "--count", str(size))
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("VACUUM ANALYZE")
-        return target
-    data_dir = ROOT / "var" / "bench" / f"sqlite-{size}"
-    env["NOISEBANK_DATA_DIR"] = str(data_dir)
-    target = Target(db, size, env)
-    path = data_dir / "noisebank.sqlite3"
-    count = None
-    if path.exists():
-        with sqlite3.connect(path) as conn:
-            try:
-                count = conn.execute("SELECT count(*) FROM catalog_recording").fetchone()[0]
-            except sqlite3.Error:
-                count = None
-    if count != size:
-        say(f"seeding {size:,} recordings into SQLite {path} …")
-        shutil.rmtree(data_dir, ignore_errors=True)
-        noisebank(target, "migrate", "-v", "0")
-        noisebank(target, "seed", "--count", str(size))
-        with sqlite3.connect(path) as conn:
-            conn.execute("ANALYZE")
-    return target
-
-
-# --- the server ---------------------------------------------------------------------------------
-
-
-class Server:
-    def __init__(self, target: Target) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.process = subprocess.Popen(
-            [str(BIN / "noisebank"), "serve", "--port", str(self.port), "--log-level", "warning"],
-            env=target.env,
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if self.get("/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("bench: the server did not start")
-            time.sleep(0.2)
-
-    def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-
-    def get(self, path: str, token: str = "") -> tuple[int, bytes]:
-        conn = self.connection()
-        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
-        response = conn.getresponse()
-        body = response.read()
-        conn.close()
-        return response.status, body
-
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(20)
-
-
-class PeakRss:
-    """The server's peak resident memory while a method runs (sampled every 20 ms)."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.server.rss_mb())
-            time.sleep(0.02)
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.server.rss_mb())
-
-
-# --- methods ------------------------------------------------------------------------------------
-
-
-def seed_method(server: Server, token: str, size: int, budget: float) -> list[Result]:
-    """The original page: batches of 500, 5 at a time, rows kept as dicts, then a file."""
-    local = threading.local()
-
-    def fetch(offset: int, total: int | None) -> tuple[dict[str, Any], float]:
-        if not hasattr(local, "conn"):
-            local.conn = server.connection()
-        query = f"batch_size={SEED_BATCH}&offset={offset}" + (f"&total={total}" if total else "")
-        started = time.monotonic()
-        local.conn.request(
-            "GET", f"/api/export-data/?{query}", headers={"Authorization": f"Bearer {token}"}
-        )
-        response = local.conn.getresponse()
-        body = json.loads(response.read())
-        if response.status != 200:
-            raise SystemExit(f"bench: /api/export-data/ answered {response.status}: {body}")
-        return body, time.monotonic() - started
-
-    rows: list[dict[str, Any]] = []
-    with PeakRss(server) as rss, ThreadPoolExecutor(SEED_PARALLEL) as pool:
-        started = time.monotonic()
-        first, _ = fetch(0, None)
-        total = first["total"]
-        rows += first["results"]
-        offsets = list(range(SEED_BATCH, total, SEED_BATCH))
-        rounds: list[tuple[int, float]] = []
-        estimated = False
-        for i in range(0, len(offsets), SEED_PARALLEL):
-            batch = offsets[i : i + SEED_PARALLEL]
-            round_started = time.monotonic()
-            for body, _ in pool.map(lambda o: fetch(o, total), batch):
-                rows += body["results"]
-            rounds.append((batch[0], time.monotonic() - round_started))
-            if time.monotonic() - started > budget and i + SEED_PARALLEL < len(offsets):
-                estimated = True
-                remaining = offsets[i + SEED_PARALLEL :: SEED_PARALLEL]
-                break
-        fetch_s = time.monotonic() - started
-    if estimated:
-        # Round time grows with the offset (OFFSET reads and drops the rows before it):
-        # fit time = a + b * offset over the rounds measured and add the rounds not run.
-        n = len(rounds)
-        mx = sum(o for o, _ in rounds) / n
-        my = sum(t for _, t in rounds) / n
-        sxx = sum((o - mx) ** 2 for o, _ in rounds) or 1.0
-        b = sum((o - mx) * (t - my) for o, t in rounds) / sxx
-        a = my - b * mx
-        fetch_s += sum(max(a + b * o, 0.0) for o in remaining)
-    fetched = len(rows)
-    scale = total / fetched if fetched else 1.0
-
-    started = time.monotonic()
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else [])
-    writer.writeheader()
-    writer.writerows(rows)
-    csv_s = (time.monotonic() - started) * scale
-
-    import xlsxwriter
-
-    started = time.monotonic()
-    book = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
-    sheet = book.add_worksheet()
-    names = list(rows[0]) if rows else []
-    sheet.write_row(0, 0, names)
-    for r, row in enumerate(rows, start=1):
-        sheet.write_row(r, 0, [row[n] for n in names])
-    book.close()
-    xlsx_s = (time.monotonic() - started) * scale
-    note = f"≈ from {fetched:,} rows in {budget:.0f} s" if estimated else ""
-    return [
-        Result("seed's method → CSV", fetch_s + csv_s, total, rss.peak, estimated, note, "csv"),
-        Result("seed's method → XLSX", fetch_s + xlsx_s, total, rss.peak, estimated, note, "xlsx"),
-    ]
+# --- our side and the floor ----------------------------------------------------------------------
 
 
 def direct_download(server: Server, token: str, fmt: str, size: int) -> Result:
@@ -308,31 +83,38 @@ def direct_download(server: Server, token: str, fmt: str, size: int) -> Result:
     if rows != size:
         raise SystemExit(f"bench: {path} announced {rows} rows, expected {size}")
     size_mb = f"{received / 1e6:,.0f} MB"
-    return Result(f"direct {fmt}", seconds, size, rss.peak, note=size_mb, kind=fmt)
+    return Result(f"direct {fmt}", seconds, size, rss.peak, note=size_mb, kind=fmt, cpu_s=rss.cpu)
 
 
-FLOOR_SQL = """
-import os, django
+EXPORT_SQL = """
+import json, os, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "noisebank.settings")
 django.setup()
 from noisebank.catalog.models import Recording
 from noisebank.exports.columns import resolve_columns
 from noisebank.exports.source import ExportQuery
 from django.db import connection
-sql, params = ExportQuery(Recording.objects.all(), resolve_columns("default")).sql()
+columns = resolve_columns("default")
+sql, params = ExportQuery(Recording.objects.all(), columns).sql()
 if connection.vendor == "postgresql":
-    print(connection.ops.compose_sql(sql, params))
+    sql = connection.ops.compose_sql(sql, params)
 else:
     with connection.cursor() as cursor:
-        print(connection.ops.last_executed_query(cursor, sql, params))
+        sql = connection.ops.last_executed_query(cursor, sql, params)
+print(json.dumps({"sql": sql, "names": [c.name for c in columns]}))
 """
 
 
-def floor(target: Target) -> Result:
-    sql = subprocess.run(
-        [sys.executable, "-c", FLOOR_SQL], env=target.env, cwd=ROOT, check=True,
+def export_query(target: Target) -> dict[str, Any]:
+    """The default export's SQL (parameters inlined) and column names, as the app builds them."""
+    out = subprocess.run(
+        [sys.executable, "-c", EXPORT_SQL], env=target.env, cwd=ROOT, check=True,
         capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
+    ).stdout  # fmt: skip
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def floor(target: Target, sql: str) -> Result:
     if target.db == "postgres":
         import psycopg
 
@@ -346,9 +128,11 @@ def floor(target: Target) -> Result:
                 for data in copy:
                     sink.write(data)
             seconds = time.monotonic() - started
-        return Result("floor: COPY … TO STDOUT → /dev/null", seconds, target.size, None)
+        label = "floor: COPY … TO STDOUT → /dev/null"
+        return Result(label, seconds, target.size, None, kind="floor")
     db = Path(target.env["NOISEBANK_DATA_DIR"]) / "noisebank.sqlite3"
     shell = shutil.which("sqlite3")
+    cpu = children_cpu_s() + own_cpu_s()
     started = time.monotonic()
     if shell:
         with open(os.devnull, "wb") as sink:
@@ -359,7 +143,14 @@ def floor(target: Target) -> Result:
             for _ in conn.execute(sql):
                 pass
         label = "floor: sqlite3 fetch, no formatting"
-    return Result(label, time.monotonic() - started, target.size, None)
+    seconds = time.monotonic() - started
+    cpu = children_cpu_s() + own_cpu_s() - cpu
+    return Result(label, seconds, target.size, None, kind="floor", cpu_s=cpu)
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -371,68 +162,133 @@ def median(runs: list[Result]) -> Result:
     ordered = sorted(runs, key=lambda r: r.seconds or 0.0)
     chosen = ordered[len(ordered) // 2]
     chosen.peak_rss_mb = max(r.peak_rss_mb or 0.0 for r in runs) or None
+    cpus = sorted(r.cpu_s for r in runs if r.cpu_s is not None)
+    chosen.cpu_s = cpus[len(cpus) // 2] if len(cpus) == len(runs) else None
     if len(runs) > 1:
         chosen.note = ", ".join(filter(None, [chosen.note, f"median of {len(runs)}"]))
     return chosen
 
 
 def table(target: Target, results: list[Result]) -> str:
-    floor_s = next(r.seconds or 1.0 for r in results if r.method.startswith("floor"))
-    seeds = {r.kind: r.seconds for r in results if r.method.startswith("seed")}
+    floor = next(r for r in results if r.kind == "floor")
+    floor_s = floor.seconds or 1.0
+    seeds = {r.kind: r for r in results if r.method.startswith("seed")}
+    peer = next((r for r in results if r.kind == "peer" and r.seconds), None)
+    # CPU only where every process doing the work is counted: on PostgreSQL part of it is done
+    # by the server's backends.
+    cpu = target.db == "sqlite"
     lines = [
         f"**{'PostgreSQL' if target.db == 'postgres' else 'SQLite'}, {target.size:,} rows**",
         "",
-        "| method | seconds | rows/s | server peak RSS | × floor | × faster than seed's |",  # noqa: RUF001
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| method | seconds | rows/s | server peak RSS | × floor | × faster than seed's "  # noqa: RUF001
+        f"| × faster than Datasette |{' CPU s | CPU × floor |' if cpu else ''}",  # noqa: RUF001
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if cpu else ""),
     ]
     for r in results:
         if r.seconds is None:
-            lines.append(f"| {r.method} | n/a | | | | |")
+            lines.append(f"| {r.method} ({r.note}) | n/a | | | | | |" + (" | |" if cpu else ""))
             continue
         mark = "≈" if r.estimated else ""
         seed = seeds.get("xlsx" if r.kind == "xlsx" else "csv")
-        vs_seed = f"{seed / r.seconds:,.1f}" if seed and not r.method.startswith("seed") else ""
+        vs_seed = (
+            f"{seed.seconds / r.seconds:,.1f}"
+            if seed and seed.seconds and not r.method.startswith("seed")
+            else ""
+        )
+        as_csv = r.kind in ("csv", "floor") and not r.method.startswith("seed")
+        vs_peer = f"{peer.seconds / r.seconds:,.2f}" if peer and peer.seconds and as_csv else ""
         rss = f"{r.peak_rss_mb:,.0f} MB" if r.peak_rss_mb else ""
         note = f" ({r.note})" if r.note else ""
-        lines.append(
+        line = (
             f"| {r.method}{note} | {mark}{r.seconds:,.2f} | {mark}{r.rows / r.seconds:,.0f} | "
-            f"{rss} | {mark}{r.seconds / floor_s:,.1f} | {vs_seed} |"
+            f"{rss} | {mark}{r.seconds / floor_s:,.2f} | {vs_seed} | {vs_peer} |"
         )
+        if cpu:
+            has = r.cpu_s is not None and floor.cpu_s
+            line += f" {r.cpu_s:,.2f} | {r.cpu_s / floor.cpu_s:,.2f} |" if has else " | |"  # type: ignore[operator]
+        lines.append(line)
+    ours = next((r for r in results if r.method == "direct csv" and r.seconds), None)
+    if ours and ours.seconds:
+        lines += ["", "CSV over HTTP: " + goals(ours, floor, peer, seeds.get("csv"), "seconds")]
+        if cpu:
+            lines.append("In CPU seconds: " + goals(ours, floor, peer, seeds.get("csv"), "cpu_s"))
     return "\n".join(lines)
+
+
+def goals(
+    ours: Result, floor: Result, peer: Result | None, seed: Result | None, measure: str
+) -> str:
+    def ratio(a: Result | None, b: Result | None) -> float | None:
+        x, y = getattr(a, measure, None), getattr(b, measure, None)
+        return x / y if x and y else None
+
+    parts = []
+    if (r := ratio(ours, floor)) is not None:
+        parts.append(f"{r:.2f}× the floor (goal ≤ 1.6)")  # noqa: RUF001
+    if (r := ratio(peer, ours)) is not None:
+        parts.append(f"{r:.2f}× faster than Datasette (goal ≥ 3)")  # noqa: RUF001
+    if (r := ratio(seed, ours)) is not None:
+        parts.append(f"the seed's method {r:.1f}× slower (goal ≥ 10)")  # noqa: RUF001
+    return "; ".join(parts) + "."
+
+
+def measure(
+    target: Target, token: str, formats: list[str], repeat: int, with_peer: bool, budget: float
+) -> list[Result]:
+    """The floor, our downloads and Datasette, interleaved run by run (the machine is shared,
+    so each method's median comes from the same stretch of time), then the seed's method."""
+    server = Server(target)
+    peer = None
+    try:
+        query = export_query(target)
+        if with_peer and "csv" in formats:
+            peer = start_datasette(target, query)
+        runs: dict[str, list[Result]] = {}
+        for turn in range(repeat):
+            say(f"{target.db}, {target.size:,} rows: run {turn + 1} of {repeat} …")
+            runs.setdefault("floor", []).append(floor(target, query["sql"]))
+            for fmt in formats:
+                runs.setdefault(fmt, []).append(direct_download(server, token, fmt, target.size))
+            if peer is not None:
+                runs.setdefault("peer", []).append(datasette(peer, target.size))
+        results = [median(r) for r in runs.values()]
+        if with_peer and peer is None and "csv" in formats:
+            results.append(Result("Datasette", None, target.size, None, note="not installed"))
+        say(f"{target.db}, {target.size:,} rows: the seed's method …")
+        results += seed_method(server, token, target.size, budget)
+    finally:
+        server.stop()
+        if peer is not None:
+            peer.stop()
+    return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="23453,1000000")
     parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="direct downloads to time")
     parser.add_argument("--seed-budget", type=float, default=180, help="seconds (default 180)")
     parser.add_argument("--pg-prefix", default="noisebank_bench_", help="PostgreSQL db names")
     parser.add_argument("--repeat", type=int, default=0, help="runs of each download (median)")
+    parser.add_argument("--no-datasette", action="store_true", help="leave the peer out")
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     dbs = [d.strip() for d in args.db.split(",")]
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    if unknown := set(formats) - set(FORMATS):
+        parser.error(f"unknown formats: {', '.join(sorted(unknown))} (known: {', '.join(FORMATS)})")
     report: list[dict[str, Any]] = []
-    tables = []
     for db in dbs:
         for size in sizes:
             target = prepare(db, size, args.pg_prefix)
             token = noisebank(target, "token", "create", "researcher", "--name", "bench",
                               capture=True).strip()  # fmt: skip
-            server = Server(target)
-            try:
-                repeat = args.repeat or (3 if size <= 100_000 else 1)
-                say(f"{db}, {size:,} rows: the floor …")
-                results = [median([floor(target) for _ in range(repeat)])]
-                for fmt in FORMATS:
-                    say(f"{db}, {size:,} rows: direct {fmt} …")
-                    runs = [direct_download(server, token, fmt, size) for _ in range(repeat)]
-                    results.append(median(runs))
-                say(f"{db}, {size:,} rows: the seed's method …")
-                results += seed_method(server, token, size, args.seed_budget)
-            finally:
-                server.stop()
-            tables.append(table(target, results))
-            print(tables[-1] + "\n", flush=True)
+            repeat = args.repeat or (3 if size <= 100_000 else 1)
+            results = measure(
+                target, token, formats, repeat, not args.no_datasette, args.seed_budget
+            )
+            print(table(target, results) + "\n", flush=True)
             report.append({"db": db, "size": size, "results": [r.__dict__ for r in results]})
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.export import BIN, ROOT, Server, Target, noisebank, prepare, say
+from bench.export_http import BIN, ROOT, Server, Target, noisebank, prepare, say
 
 POLL_S = 0.05
 

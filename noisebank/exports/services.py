@@ -101,8 +101,26 @@ class Export:
 
     @property
     def uses_copy(self) -> bool:
-        # COPY reproduces our CSV writer byte for byte (tested), so it may stand in for it.
-        return self.snapshot.vendor == "postgresql" and isinstance(self.writer, CsvWriter)
+        # COPY reproduces our CSV writer byte for byte (tested), excel_safe included (done in
+        # its SQL), so it may stand in for it.
+        formula_safe = replace(self.options, excel_safe=False)
+        return self.snapshot.vendor == "postgresql" and self._cells_as_stored_with(formula_safe)
+
+    @property
+    def uses_sqlite_csv(self) -> bool:
+        # So does the Arrow formatting of SQLite's rows (tested).
+        return self.snapshot.vendor == "sqlite" and self._cells_as_stored
+
+    @property
+    def _cells_as_stored(self) -> bool:
+        return self._cells_as_stored_with(self.options)
+
+    def _cells_as_stored_with(self, options: WriterOptions) -> bool:
+        """A CSV whose options alter no cell (a BOM only comes before the header): the database
+        side may then format the cells. An option that changes cells sends the rows through the
+        Python writer until that side learns it too."""
+        plain = replace(options, bom=False) == WriterOptions()
+        return isinstance(self.writer, CsvWriter) and plain
 
     def rows(self) -> Iterator[Row]:
         for row in self.snapshot.rows(self.query):
@@ -112,11 +130,16 @@ class Export:
     def chunks(self) -> Iterator[bytes]:
         """The file's bytes; ends the snapshot when done, failed or closed early."""
         try:
-            if self.uses_copy:
+            if self.uses_copy or self.uses_sqlite_csv:
                 cols = [c.column for c in self.columns]
                 yield b"".join(self.writer.stream(cols, [], self.options))  # the header row
-                copy = self.snapshot.copy_csv(self.query, excel_safe=self.options.excel_safe)
-                for chunk, rows in copy:
+                if self.uses_copy:
+                    by_database = self.snapshot.copy_csv(
+                        self.query, excel_safe=self.options.excel_safe
+                    )
+                else:
+                    by_database = self.snapshot.sqlite_csv(self.query)
+                for chunk, rows in by_database:
                     self.rows_done += rows
                     yield chunk
             elif self.writer.format == "zip":

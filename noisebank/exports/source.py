@@ -5,6 +5,7 @@
         total = snap.count(query)          # the count of exactly the rows that follow
         for row in snap.rows(query): ...   # typed tuples, streamed
         for chunk, n in snap.copy_csv(query): ...   # PostgreSQL: CSV bytes straight from COPY
+        for chunk, n in snap.sqlite_csv(query): ... # SQLite: CSV bytes formatted by Arrow
 
 PostgreSQL: a REPEATABLE READ, READ ONLY transaction; rows through COPY (binary for typed rows,
 CSV for CSV files), which streams without a round trip per batch. SQLite: one deferred read
@@ -17,6 +18,7 @@ opened it, and closing it never disturbs the request's own.
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import islice
 from types import TracebackType
 from typing import Any
 
@@ -25,7 +27,9 @@ from django.db.models import Count, QuerySet
 from django.db.utils import load_backend
 
 from noisebank.exports.columns import ExportColumn
-from noisebank.exports.engine.writers import GroupCount, Row
+from noisebank.exports.engine.writers import GroupCount, Row, WriterOptions
+from noisebank.exports.engine.writers.csv import CsvWriter
+from noisebank.exports.engine.writers.csv_arrow import ArrowCsv
 
 FETCH_ROWS = 5_000
 COPY_CHUNK_BYTES = 256 * 1024
@@ -100,9 +104,13 @@ def pg_csv_text(ref: str, type_: str, *, excel_safe: bool = False) -> str:
     if type_ == "boolean":
         return f"({ref})::text"
     if type_ == "datetime":
+        # to_char is slow (three of them were about a third of what the default columns' COPY
+        # expressions cost over plain columns): whole seconds, the common case, are the ISO
+        # text with a T and a Z.
         return (
-            f"replace(to_char({ref} AT TIME ZONE 'UTC', "
-            f"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '.000000Z', 'Z')"
+            f"CASE WHEN {ref} = date_trunc('second', {ref}) AND isfinite({ref}) "
+            f"THEN replace(({ref} AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z' "
+            f"ELSE to_char({ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
         )
     if type_ == "float":
         return (
@@ -166,16 +174,18 @@ class Snapshot:
             raw.isolation_level = IsolationLevel.REPEATABLE_READ
             raw.read_only = True
             with raw.cursor() as cur:
-                # COPY's float and time texts depend on these; pin them for this transaction.
-                cur.execute("SET LOCAL extra_float_digits = 1")
-                cur.execute("SET LOCAL TimeZone = 'UTC'")
-                # JIT compiles the wide export query for seconds (6.6 s of 12.7 s at 1M rows,
-                # measured) and buys nothing on a plan that is mostly joins and text output.
-                cur.execute("SET LOCAL jit = off")
-                # Stream: a plan that sorts the whole selection (hash joins, then a sort by id
+                # One round trip (no parameters: the simple protocol takes several statements).
+                # COPY's float and time texts depend on the first three: pin them. JIT compiles
+                # the wide export query for seconds (6.6 s of 12.7 s at 1M rows, measured) and
+                # buys nothing on a plan that is mostly joins and text output. enable_sort off
+                # streams: a plan that sorts the whole selection (hash joins, then a sort by id
                 # spilling to disk) sends its first row after seconds (7 s at 1M rows) and keeps
                 # working after a client has gone; the id-ordered merge joins start at once.
-                cur.execute("SET LOCAL enable_sort = off")
+                cur.execute(
+                    "SET LOCAL extra_float_digits = 1; SET LOCAL TimeZone = 'UTC'; "
+                    "SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL jit = off; "
+                    "SET LOCAL enable_sort = off"
+                )
                 # The first query takes the snapshot: its time is the export's "as of".
                 cur.execute("SELECT statement_timestamp()")
                 row = cur.fetchone()
@@ -273,6 +283,32 @@ class Snapshot:
                     rows = 0
         if buffer:
             yield bytes(buffer), rows
+
+    def sqlite_csv(
+        self, query: ExportQuery, *, fetch: int = FETCH_ROWS
+    ) -> Iterator[tuple[bytes, int]]:
+        """SQLite only: (CSV bytes without the header, rows in them), the CSV writer's bytes
+        formatted a column at a time by Arrow (engine/writers/csv_arrow.py); a batch holding a
+        value that path leaves alone goes through the Python writer instead."""
+        if self.vendor != "sqlite":
+            raise NotImplementedError("this path reads SQLite's stored text")
+        columns = [c.column for c in query.columns]
+        arrow = ArrowCsv(columns)
+        datetimes = [i for i, c in enumerate(columns) if c.type == "datetime"]
+        sql, params = query.sql()
+        cur = self.wrapper.cursor()
+        try:
+            cur.execute(sql, params)
+            while batch := cur.fetchmany(fetch):
+                body = arrow.body(batch)
+                if body is None:
+                    typed = [_sqlite_datetimes(r, datetimes) for r in batch]
+                    lines = CsvWriter().stream(columns, typed, WriterOptions())
+                    body = b"".join(islice(lines, 1, None))  # all but the header
+                yield body, len(batch)
+        finally:
+            if not self.closed:
+                cur.close()
 
     def close(self) -> None:
         if self.closed:

@@ -25,6 +25,7 @@ postgres_only = pytest.mark.skipif(
     "connection.vendor != 'postgresql'",
     reason="COPY is PostgreSQL's: in the PostgreSQL pass (TEST_DATABASE_URL)",
 )
+sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite's stored text")
 
 
 def open_csv(columns: str = "noise_id,name,laeq", **filters: str) -> Export:
@@ -123,6 +124,73 @@ def test_copy_writes_the_bytes_of_the_python_csv_writer(alice: User, preset: str
         assert b",2.5e-308," in copy_bytes
         if excel_safe and "name" in [c.name for c in copied.columns]:
             assert b"'=HYPERLINK(" in copy_bytes and b",'@platform 4," in copy_bytes
+
+
+@postgres_only
+def test_copy_times_do_not_depend_on_the_servers_date_style(alice: User) -> None:
+    make_awkward_recordings(collector=alice)
+    name = connection.settings_dict["NAME"]
+    with connection.cursor() as cur:  # new connections (the snapshot's) start in this style
+        cur.execute(f"ALTER DATABASE \"{name}\" SET DateStyle = 'SQL, DMY'")
+    try:
+        columns = resolve_columns("noise_id,recording_date,created_at")
+        copied = export_open(filters=parse_filters({}), columns=columns, fmt="csv")
+        copy_bytes = b"".join(copied.chunks())
+        python = export_open(filters=parse_filters({}), columns=columns, fmt="csv")
+        try:
+            cols = [c.column for c in python.columns]
+            python_bytes = b"".join(CsvWriter().stream(cols, python.rows(), python.options))
+        finally:
+            python.close()
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f'ALTER DATABASE "{name}" RESET DateStyle')
+    assert copy_bytes == python_bytes
+    assert b",2025-01-01T00:00:00.123456Z," not in copy_bytes  # the awkward times: 0 and .123456
+    assert b",2025-01-02T00:00:00.123456Z," in copy_bytes
+
+
+@sqlite_only
+@pytest.mark.parametrize("preset", ["default", "all", "noise_id,recording_date,longitude"])
+def test_sqlite_csv_writes_the_bytes_of_the_python_csv_writer(alice: User, preset: str) -> None:
+    make_awkward_recordings(collector=alice)
+    for value in (float("inf"), float("-inf"), 2.5e-308, 1e-7, 123456.75):
+        make_recording(collector=alice, longitude=value, analysis={"min_db": value})
+    # Values the Arrow path leaves to the Python writer, each in a batch of its own below:
+    make_recording(collector=alice, name="NUL \x00 inside")
+    other = make_recording(collector=alice)
+    m.Recording.objects.filter(pk=other.pk).update(name="another tool's time")
+    with connection.cursor() as cur:  # a time in a layout Django does not write
+        cur.execute(
+            "UPDATE catalog_recording SET recorded_at = '2026-01-02T03:04:05.5' WHERE id = %s",
+            [other.pk],
+        )
+    columns = resolve_columns(preset)
+    for bom in (False, True):
+        fast = export_open(
+            filters=parse_filters({}), columns=columns, fmt="csv", options=WriterOptions(bom=bom)
+        )
+        assert fast.uses_sqlite_csv and not fast.uses_copy
+        fast_bytes = b"".join(fast.chunks())
+        assert fast.rows_done == fast.row_count == len(m.Recording.objects.all())
+        python = export_open(
+            filters=parse_filters({}), columns=columns, fmt="csv", options=WriterOptions(bom=bom)
+        )
+        try:
+            cols = [c.column for c in python.columns]
+            python_bytes = b"".join(CsvWriter().stream(cols, python.rows(), python.options))
+        finally:
+            python.close()
+        assert fast_bytes == python_bytes
+    small = export_open(filters=parse_filters({}), columns=columns, fmt="csv")
+    try:  # batches of 3 rows: some formatted by Arrow, some by the writer, in order
+        batches = list(small.snapshot.sqlite_csv(small.query, fetch=3))
+    finally:
+        small.close()
+    assert b"".join(b for b, _ in batches) == python_bytes.split(b"\r\n", 1)[1]
+    assert sum(n for _, n in batches) == small.row_count
+    assert b"2026-01-02T03:04:05.500000Z" in python_bytes
+    assert (b"NUL  inside" in python_bytes) == ("name" in [c.name for c in columns])
 
 
 @postgres_only
