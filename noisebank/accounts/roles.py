@@ -1,7 +1,7 @@
 """Who may do what: the one place that answers it.
 
-Roles are Django groups and nest: a researcher can do all a collector can, an admin all a
-researcher can. Superusers are admins.
+Roles are Django groups and nest: a researcher can do all a collector can, a reviewer all a
+researcher can, an admin all a reviewer can. Superusers are admins.
 """
 
 from collections.abc import Callable
@@ -12,12 +12,15 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 
+from noisebank.catalog.filters import ReviewAccess
+
 
 class Role(IntEnum):
     NONE = 0
     COLLECTOR = 1
     RESEARCHER = 2
-    ADMIN = 3
+    REVIEWER = 3
+    ADMIN = 4
 
     @property
     def group_name(self) -> str:
@@ -68,6 +71,28 @@ def can_export(user: AnyUser) -> bool:
 
 def is_admin(user: AnyUser) -> bool:
     return has_role(user, Role.ADMIN)
+
+
+def can_review(user: AnyUser) -> bool:
+    return has_role(user, Role.REVIEWER)
+
+
+def review_access(user: AnyUser) -> ReviewAccess:
+    """The review states `user` may select in the catalogue, the API and exports."""
+    if can_review(user):
+        return ReviewAccess.everything()
+    if role_of(user) is Role.COLLECTOR:  # researchers, who export, see accepted ones only
+        return ReviewAccess.own_recordings(user.pk)
+    return ReviewAccess()
+
+
+def can_view_recording(user: AnyUser, recording: Any) -> bool:
+    """Accepted recordings: anyone who may browse. Others: their collector and reviewers."""
+    if not can_browse(user):
+        return False
+    if recording.review_state == "accepted" or can_review(user):
+        return True
+    return recording.collector_id is not None and recording.collector_id == user.pk
 
 
 def can_edit_recording(user: AnyUser, recording: Any) -> bool:

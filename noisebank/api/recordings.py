@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from ninja import Router
 
-from noisebank.accounts.roles import can_browse
+from noisebank.accounts.roles import can_browse, review_access
 from noisebank.catalog.counts import cached_count
 from noisebank.catalog.filters import (
     FILTER_PARAMETERS,
@@ -44,7 +44,7 @@ def _param(name: str, description: str, schema: dict[str, Any] | None = None) ->
 FILTER_DOCS = [
     _param(p, HELP[p], {"type": "array", "items": {"type": "string"}})
     if p in {"category", "class", "subclass", "region", "community", "dataset_type",
-             "collector", "microphone_type", "time_of_day", "status"}
+             "collector", "microphone_type", "time_of_day", "status", "review"}
     else _param(p, HELP[p])
     for p in FILTER_PARAMETERS
 ]  # fmt: skip
@@ -76,7 +76,11 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"detail": "Browsing needs the collector role or more."}, status=403)
     errors: list[ParamError] = []
     try:
-        filters = parse_filters(request.GET, extra={"columns", "size", "cursor"})
+        filters = parse_filters(
+            request.GET,
+            extra={"columns", "size", "cursor"},
+            access=review_access(request.user),
+        )
     except FilterError as e:
         errors += e.errors
     try:

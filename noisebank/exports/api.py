@@ -18,7 +18,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from ninja import Router
 
-from noisebank.accounts.roles import can_export, is_admin
+from noisebank.accounts.roles import can_export, is_admin, review_access
 from noisebank.catalog.filters import FilterError, ParamError
 from noisebank.exports import jobs
 from noisebank.exports.models import ExportJob
@@ -108,7 +108,7 @@ def export_job_create(request: HttpRequest) -> HttpResponseBase:
     except (ValueError, UnicodeDecodeError):
         return bad_request([ParamError("body", "The body is not valid JSON.")])
     try:
-        spec = jobs.parse_job_spec(data)
+        spec = jobs.parse_job_spec(data, review_access(request.user))
     except FilterError as e:
         return JsonResponse(e.as_json(), status=400)
     job, created = jobs.job_create(owner=request.user, spec=spec)  # type: ignore[arg-type]

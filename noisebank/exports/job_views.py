@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from noisebank.accounts.roles import Role, is_admin, role_required
+from noisebank.accounts.roles import Role, is_admin, review_access, role_required
 from noisebank.catalog.filters import FilterError
 from noisebank.exports import jobs
 from noisebank.exports.api import visible_jobs
@@ -44,7 +44,7 @@ def export_rerun(request: HttpRequest, job_id: object) -> HttpResponse:
     """A new job of the same filters, columns, format and options, owned by whoever asks."""
     job = _job(request, job_id)
     try:
-        spec = jobs.job_spec(job)
+        spec = jobs.job_spec(job, review_access(request.user))
     except FilterError as e:
         messages.error(request, "This export cannot run again: " + " ".join(e.messages))
         return redirect("export-history")

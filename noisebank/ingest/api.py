@@ -27,7 +27,7 @@ from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
-from noisebank.accounts.roles import can_browse, can_upload
+from noisebank.accounts.roles import can_browse, can_upload, can_view_recording
 from noisebank.catalog.models import Recording
 from noisebank.ingest import chunks
 from noisebank.ingest.manifest import ManifestInvalid, read_manifest
@@ -74,6 +74,8 @@ class RecordingOut(Schema):
     name: str
     status: str
     error: str
+    review_state: str  # submitted, accepted, rejected or changes_requested
+    review_note: str  # the reviewer's reason or the changes asked for
     url: str
     description: str
     collector: str | None
@@ -166,6 +168,8 @@ def recording_out(rec: Recording) -> dict[str, Any]:
         "name": rec.name,
         "status": rec.status,
         "error": rec.error,
+        "review_state": rec.review_state,
+        "review_note": rec.review_note,
         "url": reverse("recording-detail", args=[rec.noise_id]),
         "description": rec.description,
         "collector": rec.collector.get_username() if rec.collector else None,
@@ -217,7 +221,7 @@ def get_recording(request: HttpRequest, noise_id: str) -> Any:
         .filter(noise_id=noise_id)
         .first()
     )
-    if rec is None:
+    if rec is None or not can_view_recording(request.user, rec):
         return problem(404, f"No recording {noise_id}.")
     return recording_out(rec)
 

@@ -20,6 +20,7 @@ from noisebank.accounts.roles import (
     can_browse,
     can_delete_recording,
     can_edit_recording,
+    can_view_recording,
     is_admin,
     role_required,
 )
@@ -117,10 +118,12 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "ingest/bulk.html", context)
 
 
-def _recording_or_404(noise_id: str, *, full: bool = True) -> m.Recording:
+def _recording_or_404(noise_id: str, *, full: bool = True, user: Any = None) -> m.Recording:
+    """The recording, if `user` (when given) may see it: one not yet accepted is a 404 to
+    everyone but its collector and the reviewers, as if it were not there."""
     qs = m.Recording.objects.select_related(*DETAIL_RELATIONS) if full else m.Recording.objects
     rec = qs.filter(noise_id=noise_id).first()
-    if rec is None:
+    if rec is None or (user is not None and not can_view_recording(user, rec)):
         raise Http404(f"No recording {noise_id}.")
     return rec
 
@@ -128,7 +131,7 @@ def _recording_or_404(noise_id: str, *, full: bool = True) -> m.Recording:
 def recording_detail(request: HttpRequest, noise_id: str) -> HttpResponse:
     if not can_browse(request.user):
         raise PermissionDenied("Browsing the catalogue needs the collector role.")
-    rec = _recording_or_404(noise_id)
+    rec = _recording_or_404(noise_id, user=request.user)
     features = getattr(rec, "features", None)
     analysis = getattr(rec, "analysis", None)
     charts: dict[str, str] = {}
@@ -161,7 +164,7 @@ def recording_detail(request: HttpRequest, noise_id: str) -> HttpResponse:
 def recording_audio(request: HttpRequest, noise_id: str) -> HttpResponseBase:
     if not can_browse(request.user):
         raise PermissionDenied("Listening needs the collector role.")
-    rec = _recording_or_404(noise_id, full=False)
+    rec = _recording_or_404(noise_id, full=False, user=request.user)
     if not rec.audio:
         raise Http404("No audio is stored for this recording.")
     path = Path(rec.audio.path)
