@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "noisebank.catalog",
     "noisebank.ingest",
     "noisebank.exports",
+    "noisebank.curation",
     "noisebank.ops",
 ]
 

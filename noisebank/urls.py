@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/export-data/", export_views.export_data_compat, name="export-data-compat"),
     path("columns/", export_views.columns_page, name="columns"),
     path("", include("noisebank.catalog.urls")),
+    path("", include("noisebank.curation.urls")),
     path("", include("noisebank.ingest.urls")),
     path("", include("noisebank.exports.urls")),
 ]

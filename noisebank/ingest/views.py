@@ -20,11 +20,13 @@ from noisebank.accounts.roles import (
     can_browse,
     can_delete_recording,
     can_edit_recording,
+    can_review,
     can_view_recording,
     is_admin,
     role_required,
 )
 from noisebank.catalog import models as m
+from noisebank.curation.services import recording_resubmit
 from noisebank.files import protected_file_response
 from noisebank.ingest import chunks, plots
 from noisebank.ingest.api import DETAIL_RELATIONS, metadata_of
@@ -38,6 +40,7 @@ from noisebank.ingest.services import (
 )
 from noisebank.ingest.uploads import too_large_reason
 
+HISTORY_ROWS = 100
 AUDIO_TYPES = {
     ".wav": "audio/wav",
     ".flac": "audio/flac",
@@ -128,30 +131,37 @@ def _recording_or_404(noise_id: str, *, full: bool = True, user: Any = None) -> 
     return rec
 
 
+def charts_of(analysis: m.NoiseAnalysis | None) -> dict[str, str]:
+    """The detail page's plots (inline SVG drawn from what the worker stored), by name."""
+    if analysis is None:
+        return {}
+    series = analysis.level_series or {}
+    marks = {"LAeq": analysis.laeq, "LA10": analysis.la10, "LA90": analysis.la90}
+    charts = {
+        "level": plots.level_svg(series, marks, analysis.unit),
+        "waveform": plots.waveform_svg(series.get("waveform") or {}),
+        "spectrogram": plots.spectrogram_svg(series.get("spectrogram") or {}),
+        "bands": plots.bands_svg(analysis.band_levels or {}, analysis.unit),
+    }
+    return {k: mark_safe(v) for k, v in charts.items() if v}  # noqa: S308 (our own SVG)
+
+
 def recording_detail(request: HttpRequest, noise_id: str) -> HttpResponse:
     if not can_browse(request.user):
         raise PermissionDenied("Browsing the catalogue needs the collector role.")
     rec = _recording_or_404(noise_id, user=request.user)
     features = getattr(rec, "features", None)
     analysis = getattr(rec, "analysis", None)
-    charts: dict[str, str] = {}
-    if analysis is not None:
-        series = analysis.level_series or {}
-        marks = {"LAeq": analysis.laeq, "LA10": analysis.la10, "LA90": analysis.la90}
-        charts = {
-            "level": plots.level_svg(series, marks, analysis.unit),
-            "waveform": plots.waveform_svg(series.get("waveform") or {}),
-            "spectrogram": plots.spectrogram_svg(series.get("spectrogram") or {}),
-            "bands": plots.bands_svg(analysis.band_levels or {}, analysis.unit),
-        }
     context = {
         "rec": rec,
         "features": features,
         "analysis": analysis,
-        "charts": {k: mark_safe(v) for k, v in charts.items() if v},  # noqa: S308 (our own SVG)
+        "charts": charts_of(analysis),
         "calibration": rec.effective_calibration_db,
         "calibration_source": ("recording" if rec.calibration_offset_db is not None else "device"),
         "can_edit": can_edit_recording(request.user, rec),
+        "can_review_it": can_review(request.user),
+        "history": list(rec.changes.select_related("user")[:HISTORY_ROWS]),
         "can_delete": can_delete_recording(request.user),
         "can_reprocess": is_admin(request.user) and bool(rec.audio),
         "audio_url": reverse("recording-audio", args=[rec.noise_id]) if rec.audio else None,
@@ -193,6 +203,12 @@ def recording_edit(request: HttpRequest, noise_id: str) -> HttpResponse:
             context.update({"rec": rec, "problem": e})
             return render(request, "ingest/recording_edit.html", context, status=400)
         messages.success(request, "Saved.")
+        if not can_review(request.user) and recording_resubmit(
+            recording=rec,
+            user=request.user,  # type: ignore[arg-type]
+            reason="Edited by its collector.",
+        ):
+            messages.info(request, "It goes back to the reviewers, who see your changes.")
         if rec.effective_calibration_db != calibration_before and rec.audio:
             # Levels are stored in the unit of the calibration they were measured with.
             recordings_reprocess([rec])
