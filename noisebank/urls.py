@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from noisebank import views
@@ -14,12 +13,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("metrics", ops_views.metrics_view, name="metrics"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("noisebank.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     # The original system's batch API, kept for its users' scripts (see README).
