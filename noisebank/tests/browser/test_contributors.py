@@ -1,7 +1,8 @@
 """Contributors, in a real Chromium against a real server, worker and SMTP server: a collector
 signs up and verifies the address with the code from the e-mail, uploads two recordings; a
 reviewer accepts one and rejects the other with the keyboard; the researcher's export from the
-catalogue's panel holds the accepted one, never the rejected one."""
+catalogue's panel holds the accepted one, never the rejected one. The browser tests share one
+app and its catalogue: the reviewer deletes both uploads at the end, as if they never were."""
 
 import re
 import secrets
@@ -54,8 +55,28 @@ def upload(page: Any, path: Path, name: str) -> str:
     return str(page.url.rstrip("/").rsplit("/", 1)[1])
 
 
+def delete(page: Any, noise_id: str) -> None:
+    page.goto(f"/recordings/{noise_id}/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click("form[action$='/delete/'] button")
+    assert f"Deleted {noise_id}" in page.content()
+
+
 def test_a_new_collectors_upload_reaches_the_export_once_a_reviewer_accepts_it(
     open_page: OpenPage, mailbox: Inbox, tmp_path: Path
+) -> None:
+    reviewer = open_page("reviewer")
+    uploaded: list[str] = []
+    try:
+        scenario(open_page, mailbox, tmp_path, reviewer, uploaded)
+    finally:
+        for noise_id in uploaded:
+            delete(reviewer, noise_id)
+
+
+def scenario(
+    open_page: OpenPage, mailbox: Inbox, tmp_path: Path, reviewer: Any, uploaded: list[str]
 ) -> None:
     user = f"field.{secrets.token_hex(4)}"
     email = f"{user}@example.org"
@@ -63,9 +84,10 @@ def test_a_new_collectors_upload_reaches_the_export_once_a_reviewer_accepts_it(
     sign_up_and_verify(collector, mailbox, email)
     seed = secrets.randbelow(10**6)  # bytes no earlier run uploaded
     kept = upload(collector, write_audio(tmp_path / "horn.wav", seed=seed), "Horn at Elmina")
+    uploaded.append(kept)
     dropped = upload(collector, write_audio(tmp_path / "wind.wav", seed=seed + 1), "Only wind")
+    uploaded.append(dropped)
 
-    reviewer = open_page("reviewer")
     reviewer.goto(f"/review/?current={kept}")
     assert reviewer.locator("#queue li.current").get_attribute("data-noise-id") == kept
     with reviewer.expect_navigation():
