@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from noisebank.accounts.forms import InviteForm, LoginForm, ResendForm, SignupForm, VerifyForm
 from noisebank.accounts.models import Invitation
-from noisebank.accounts.roles import Role, role_required
+from noisebank.accounts.roles import Role, action_required
 from noisebank.accounts.signup import (
     SignupRefused,
     account_signup,
@@ -194,7 +194,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
-@role_required(Role.ADMIN)
+@action_required("administer")
 def invitations(request: HttpRequest) -> HttpResponse:
     """Invite people by e-mail (each gets a link to sign up in the chosen role)."""
     form = InviteForm(request.POST or None)

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from noisebank.accounts.roles import Role, can_review, is_admin, role_required
+from noisebank.accounts.roles import action_required, can_review, is_admin
 from noisebank.catalog.models import Recording
 from noisebank.catalog.pagination import BadCursor, keyset_page
 from noisebank.curation.services import (
@@ -60,7 +60,7 @@ def review_counts() -> dict[str, int]:
     return {s: found.get(s, 0) for s in Review.values if s != Review.ACCEPTED}
 
 
-@role_required(Role.REVIEWER)
+@action_required("review")
 def review_queue(request: HttpRequest) -> HttpResponse:
     """The recordings in one review state (submitted first), oldest upload first, beside the
     one being reviewed: player, plots, levels, metadata, history and the decision."""
@@ -134,7 +134,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.REVIEWER)
+@action_required("review")
 def review_decide(request: HttpRequest) -> HttpResponse:
     """One decision for the ticked recordings, or for the one on screen when none is ticked."""
     state = request.POST.get("state") or Review.SUBMITTED
@@ -169,7 +169,7 @@ def review_decide(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('review-queue')}?{urlencode(back)}")
 
 
-@role_required(Role.COLLECTOR)
+@action_required("own")
 def my_recordings(request: HttpRequest) -> HttpResponse:
     """Everything the user uploaded, in every review state, newest first, with the reviewers'
     notes: where a collector learns what was decided."""

@@ -16,14 +16,13 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from noisebank.accounts.roles import (
-    Role,
+    action_required,
     can_browse,
     can_delete_recording,
     can_edit_recording,
+    can_reprocess_recording,
     can_review,
     can_view_recording,
-    is_admin,
-    role_required,
 )
 from noisebank.catalog import models as m
 from noisebank.curation.services import recording_resubmit
@@ -76,7 +75,7 @@ def _form_context(values: dict[str, Any] | None = None, errors: Any = None) -> d
     }
 
 
-@role_required(Role.COLLECTOR)
+@action_required("upload")
 def upload(request: HttpRequest) -> HttpResponse:
     """One file with its metadata. Works without JavaScript; the script adds drag and drop."""
     if request.method != "POST":
@@ -113,7 +112,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "ingest/upload.html", context, status=status)
 
 
-@role_required(Role.COLLECTOR)
+@action_required("upload")
 def bulk_upload(request: HttpRequest) -> HttpResponse:
     context = _form_context()
     context["chunk_size"] = chunks.CHUNK_SIZE
@@ -163,7 +162,7 @@ def recording_detail(request: HttpRequest, noise_id: str) -> HttpResponse:
         "can_review_it": can_review(request.user),
         "history": list(rec.changes.select_related("user")[:HISTORY_ROWS]),
         "can_delete": can_delete_recording(request.user),
-        "can_reprocess": is_admin(request.user) and bool(rec.audio),
+        "can_reprocess": can_reprocess_recording(request.user) and bool(rec.audio),
         "audio_url": reverse("recording-audio", args=[rec.noise_id]) if rec.audio else None,
         "in_progress": rec.status in (m.Recording.Status.PENDING, m.Recording.Status.PROCESSING)
         and bool(rec.audio),
@@ -192,7 +191,7 @@ def recording_audio(request: HttpRequest, noise_id: str) -> HttpResponseBase:
 def recording_edit(request: HttpRequest, noise_id: str) -> HttpResponse:
     rec = _recording_or_404(noise_id)
     if not can_edit_recording(request.user, rec):
-        raise PermissionDenied("Only its collector or an admin can edit a recording.")
+        raise PermissionDenied("Only its collector, a reviewer or an admin can edit a recording.")
     if request.method == "POST":
         values = metadata_of(request.POST)
         calibration_before = rec.effective_calibration_db
@@ -244,7 +243,7 @@ def recording_edit(request: HttpRequest, noise_id: str) -> HttpResponse:
 @require_POST
 def recording_delete_view(request: HttpRequest, noise_id: str) -> HttpResponse:
     if not can_delete_recording(request.user):
-        raise PermissionDenied("Only an admin can delete a recording.")
+        raise PermissionDenied("Only a reviewer or an admin can delete a recording.")
     rec = _recording_or_404(noise_id, full=False)
     recording_delete(recording=rec)
     messages.success(request, f"Deleted {noise_id} and its audio file.")
@@ -253,8 +252,8 @@ def recording_delete_view(request: HttpRequest, noise_id: str) -> HttpResponse:
 
 @require_POST
 def recording_reprocess(request: HttpRequest, noise_id: str) -> HttpResponse:
-    if not is_admin(request.user):
-        raise PermissionDenied("Only an admin can re-process a recording.")
+    if not can_reprocess_recording(request.user):
+        raise PermissionDenied("Only a reviewer or an admin can re-process a recording.")
     rec = _recording_or_404(noise_id, full=False)
     result = recordings_reprocess([rec])
     if result.queued:
@@ -264,7 +263,7 @@ def recording_reprocess(request: HttpRequest, noise_id: str) -> HttpResponse:
     return redirect("recording-detail", rec.noise_id)
 
 
-@role_required(Role.ADMIN)
+@action_required("administer")
 def processing_status(request: HttpRequest) -> HttpResponse:
     """Counts by status and the latest failures; refreshes itself while work is queued."""
     counts = dict(
