@@ -2,7 +2,14 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from noisebank.accounts.roles import can_export, can_review, can_upload, is_admin, role_of
+from noisebank.accounts.roles import (
+    can_curate,
+    can_export,
+    can_review,
+    can_upload,
+    is_admin,
+    role_of,
+)
 
 
 def role_flags(request: HttpRequest) -> dict[str, Any]:
@@ -12,5 +19,6 @@ def role_flags(request: HttpRequest) -> dict[str, Any]:
         "can_upload": can_upload(user),
         "can_export": can_export(user),
         "can_review": can_review(user),
+        "can_curate": can_curate(user),
         "is_admin": is_admin(user),
     }

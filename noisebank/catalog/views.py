@@ -308,6 +308,8 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             "total": cached_count(filters, selection),
             "columns": columns,
             "is_filtered": bool(items),
+            # The filters as a query string: what "change all matching" hands the bulk page.
+            "filter_query": urlencode(items),
             "first_url": _query(items, **here),
             "next_url": _query(items, **here, after=page.next_cursor) if page.next_cursor else None,
             "size_urls": [(s, _query(items, sort=here["sort"], size=s)) for s in PAGE_SIZES],

@@ -202,6 +202,25 @@ def changes_log(
     return RecordingChange.objects.bulk_create(entries)
 
 
+EDITABLE = (
+    "name", "description", "dataset_type", "category", "sound_class", "subclass", "region",
+    "community", "time_of_day", "device", "microphone_type", "latitude", "longitude",
+    "recorded_at", "calibration_offset_db",
+)  # fmt: skip
+
+
+def recording_fields(rec: Recording) -> dict[str, str]:
+    """The editable fields of a recording as people read them (names, not ids): an audit
+    entry's before and after."""
+    out = {}
+    for name in EDITABLE:
+        value = getattr(rec, name)
+        if hasattr(value, "name") and not isinstance(value, str):
+            value = value.name
+        out[name] = _shown(value)
+    return out
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return ""

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -25,7 +26,8 @@ from noisebank.accounts.roles import (
     can_view_recording,
 )
 from noisebank.catalog import models as m
-from noisebank.curation.services import recording_resubmit
+from noisebank.curation.models import RecordingChange
+from noisebank.curation.services import changes_log, recording_fields, recording_resubmit
 from noisebank.files import protected_file_response
 from noisebank.ingest import chunks, plots
 from noisebank.ingest.api import DETAIL_RELATIONS, metadata_of
@@ -195,6 +197,7 @@ def recording_edit(request: HttpRequest, noise_id: str) -> HttpResponse:
     if request.method == "POST":
         values = metadata_of(request.POST)
         calibration_before = rec.effective_calibration_db
+        before = recording_fields(rec)
         try:
             recording_update(recording=rec, metadata=values)
         except UploadRejected as e:
@@ -202,6 +205,13 @@ def recording_edit(request: HttpRequest, noise_id: str) -> HttpResponse:
             context.update({"rec": rec, "problem": e})
             return render(request, "ingest/recording_edit.html", context, status=400)
         messages.success(request, "Saved.")
+        after = recording_fields(rec)
+        changes_log(
+            recording=rec,
+            user=request.user,  # type: ignore[arg-type]
+            kind=RecordingChange.Kind.EDIT,
+            changes=[(name, before[name], after[name]) for name in after],
+        )
         if not can_review(request.user) and recording_resubmit(
             recording=rec,
             user=request.user,  # type: ignore[arg-type]
@@ -245,7 +255,14 @@ def recording_delete_view(request: HttpRequest, noise_id: str) -> HttpResponse:
     if not can_delete_recording(request.user):
         raise PermissionDenied("Only a reviewer or an admin can delete a recording.")
     rec = _recording_or_404(noise_id, full=False)
-    recording_delete(recording=rec)
+    with transaction.atomic():
+        changes_log(
+            recording=rec,
+            user=request.user,  # type: ignore[arg-type]
+            kind=RecordingChange.Kind.DELETE,
+            changes=[("recording", rec.name, "deleted")],
+        )
+        recording_delete(recording=rec)
     messages.success(request, f"Deleted {noise_id} and its audio file.")
     return redirect("recording-list")
 
@@ -257,6 +274,12 @@ def recording_reprocess(request: HttpRequest, noise_id: str) -> HttpResponse:
     rec = _recording_or_404(noise_id, full=False)
     result = recordings_reprocess([rec])
     if result.queued:
+        changes_log(
+            recording=rec,
+            user=request.user,  # type: ignore[arg-type]
+            kind=RecordingChange.Kind.REPROCESS,
+            changes=[("status", rec.status, m.Recording.Status.PENDING)],
+        )
         messages.success(request, "Queued for measuring again.")
     else:
         messages.error(request, "Not queued: it has no audio, or is being measured right now.")

@@ -30,6 +30,7 @@ from noisebank.accounts.models import EmailVerification, Invitation, Profile, to
 from noisebank.accounts.roles import ACTIONS, Role, permission_table, role_group
 from noisebank.catalog import models as m
 from noisebank.catalog.models import Recording
+from noisebank.curation.models import BulkChange
 from noisebank.exports.models import ExportJob
 from noisebank.ingest.models import ChunkedUpload
 from noisebank.ingest.tasks import process_recording
@@ -63,7 +64,8 @@ class Case:
 
 
 # The collector owns {acc} (accepted, with audio) and {sub} (submitted); the researcher owns the
-# export job {job}; the collector the chunked upload {upload}.
+# export job {job}; the collector the chunked upload {upload}; the reviewer the bulk change
+# {bulk} (an admin sees everyone's).
 OWN_SUBMITTED = {"researcher": 404}  # not accepted: hidden from researchers
 OWN_JOB = {"reviewer": 404}  # someone else's job is a 404 (an admin sees all)
 OWN_UPLOAD = {"researcher": 404, "reviewer": 404, "admin": 404}
@@ -145,6 +147,13 @@ CASES = [
     Case("recordings/<slug:noise_id>/delete/", "POST", "/recordings/{acc}/delete/", "curate", 302),
     Case("recordings/<slug:noise_id>/reprocess/", "POST", "/recordings/{acc}/reprocess/",
          "curate", 302),
+    Case("recordings/bulk/", "GET", "/recordings/bulk/?scope=all", "curate", 200),
+    Case("recordings/bulk/preview/", "POST", "/recordings/bulk/preview/", "curate", 200,
+         data={"scope": "selected", "noise_id": "{acc}", "operation": "reprocess"}),
+    Case("recordings/bulk/apply/", "POST", "/recordings/bulk/apply/", "curate", 302,
+         data={"scope": "selected", "noise_id": "{acc}", "operation": "reprocess",
+               "max_id": "{max_id}"}),
+    Case("recordings/bulk/<uuid:bulk_id>/", "GET", "/recordings/bulk/{bulk}/", "curate", 200),
     Case("exports/", "GET", "/exports/", "export", 200),
     Case("exports/<uuid:job_id>/rerun/", "POST", "/exports/{job}/rerun/", "export", 302,
          only=OWN_JOB),
@@ -207,7 +216,9 @@ def site(db: None, settings: Any, tmp_path: Path) -> Site:
     for role, user in users.items():
         clients[role] = Client()
         clients[role].force_login(user)
-    ids = {"acc": acc.noise_id, "sub": sub.noise_id, "job": str(job.pk), "upload": str(upload.pk)}
+    change = BulkChange.objects.create(user=users["reviewer"], operation="reprocess")
+    ids = {"acc": acc.noise_id, "sub": sub.noise_id, "job": str(job.pk), "upload": str(upload.pk),
+           "bulk": str(change.pk), "max_id": str(sub.pk)}  # fmt: skip
     return Site(clients, ids)
 
 
