@@ -272,3 +272,17 @@ def test_a_single_edit_is_logged_before_and_after(
     assert ("edit", "name", rec.name, "Freight at Tema, 25 m") in entries
     # It was accepted: its collector's edit sends it back to the reviewers.
     assert ("review", "review_state", "accepted", "submitted") in entries
+
+
+def test_a_reviewer_saving_a_recording_deleted_meanwhile_is_told_and_nothing_is_made(
+    rita_client: Client, trains: list[m.Recording]
+) -> None:
+    rec = trains[0]
+    assert rita_client.get(f"/recordings/{rec.noise_id}/edit/").status_code == 200
+    rec.delete()  # by someone else, while the form was open
+    saved = rita_client.post(f"/recordings/{rec.noise_id}/edit/", {"name": "Renamed"})
+    assert saved.status_code == 404
+    page = saved.content.decode()
+    assert f"No recording {rec.noise_id}." in page and "deleted meanwhile" in page
+    assert not m.Recording.objects.filter(noise_id=rec.noise_id).exists()
+    assert not RecordingChange.objects.exists()
