@@ -10,9 +10,8 @@ deletes. Each batch of BATCH recordings is one transaction: locked, changed, log
 entry per recording and field: who, when, before -> after, the bulk change's id) and counted;
 a batch that fails rolls back alone and stops the run, which then says what was done.
 
-A new calibration changes the unit and values of the levels: recordings with audio are measured
-again (re-processed); those without audio but with levels get them shifted by the difference of
-the offsets (levels are dBFS + offset, so that is exact), their unit following the offset.
+A new calibration changes the unit and values of the levels (calibration.py): recordings with
+audio are measured again (re-processed); those without get their levels shifted.
 """
 
 from __future__ import annotations
@@ -32,7 +31,13 @@ from django.utils import timezone
 
 from noisebank.accounts.roles import review_access
 from noisebank.catalog.filters import FilterError, parse_filters
-from noisebank.catalog.models import Device, NoiseAnalysis, Recording
+from noisebank.catalog.models import Recording
+from noisebank.curation.calibration import (
+    CALIBRATION,
+    device_offsets,
+    effective_calibration,
+    levels_recalibrate,
+)
 from noisebank.curation.models import BulkChange, RecordingChange
 from noisebank.ingest.forms import TAXONOMY_FIELDS, resolve
 from noisebank.ingest.services import recording_delete, recordings_reprocess
@@ -42,7 +47,6 @@ BATCH = 500
 INLINE_MAX = BATCH
 MAX_SELECTED = 1000
 SAMPLE_ROWS = 20
-CALIBRATION = "calibration_offset_db"
 BULK_FIELDS = (*TAXONOMY_FIELDS, CALIBRATION)
 LABELS = {
     "dataset_type": "dataset type", "category": "category", "sound_class": "class",
@@ -53,8 +57,6 @@ LABELS = {
 # A child and the field that names its parent: setting the child sets the parent; setting the
 # parent alone clears a child that belongs to another parent.
 PARENTS = {"sound_class": "category", "subclass": "sound_class", "community": "region"}
-LEVEL_FIELDS = ("lzeq", "laeq", "lafmax", "lafmin", "la10", "la50", "la90", "mean_db", "max_db",
-                "min_db")  # fmt: skip
 CLEAR = {"none", "-", "(none)"}
 Operation = BulkChange.Operation
 
@@ -231,22 +233,6 @@ def child_parents(recs: Sequence[Recording]) -> dict[str, int]:
         for pk, up in model._default_manager.filter(pk__in=ids).values_list("pk", f"{parent}_id"):
             out[f"{child}:{pk}"] = up
     return out
-
-
-def device_offsets() -> dict[int, float | None]:
-    return dict(Device.objects.values_list("pk", "calibration_offset_db"))
-
-
-def effective_calibration(
-    rec: Recording, values: Mapping[str, Any], offsets: Mapping[int, float | None]
-) -> float | None:
-    """The offset the levels are in: the recording's own, else its device's (as `values`
-    would set them)."""
-    own = values.get(CALIBRATION, rec.calibration_offset_db)
-    if own is not None:
-        return float(own)
-    device_id = values.get("device", rec.device_id)
-    return None if device_id is None else offsets.get(device_id)
 
 
 @dataclass
@@ -506,36 +492,3 @@ def _apply_set(
         counts["requeued"] = recordings_reprocess(remeasure).queued
     counts["changed"] = len(changed)
     return counts
-
-
-def levels_recalibrate(shifts: Mapping[int, tuple[float | None, float | None]]) -> int:
-    """Shift stored levels to a new calibration: recording id -> (old offset, new offset).
-
-    Levels are the dBFS level plus the offset, so the difference of the offsets is added to
-    every level (the spread, counts and frequencies stay); the unit follows the new offset. A
-    level stored in dB SPL without an old offset to take off is left alone."""
-    done = 0
-    for a in NoiseAnalysis.objects.select_for_update().filter(recording_id__in=list(shifts)):
-        old, new = shifts[a.recording_id]
-        base = 0.0 if a.unit == NoiseAnalysis.Unit.DBFS else old
-        if base is None:
-            continue
-        delta = (new or 0.0) - base
-        for name in LEVEL_FIELDS:
-            value = getattr(a, name)
-            if value is not None:
-                setattr(a, name, value + delta)
-        a.band_levels = {
-            k: v + delta if isinstance(v, int | float) else v
-            for k, v in (a.band_levels or {}).items()
-        }
-        series = dict(a.level_series or {})
-        if isinstance(series.get("laf_levels"), list):
-            series["laf_levels"] = [
-                v + delta if isinstance(v, int | float) else v for v in series["laf_levels"]
-            ]
-        a.level_series = series
-        a.unit = NoiseAnalysis.Unit.DB_SPL if new is not None else NoiseAnalysis.Unit.DBFS
-        a.save()
-        done += 1
-    return done
