@@ -195,6 +195,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if problem:
         print(f"noisebank: {problem}", file=sys.stderr)
         return 1
+    # Anyone may try signing up on a demo; its e-mails go to this console.
+    os.environ.setdefault("NOISEBANK_SIGNUP", "open")
     _setup_django()
     from django.conf import settings
     from django.core.management import call_command
@@ -233,7 +235,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"\nNoisebank is running with its task worker; database: {where}\n\n"
         f"  Open     {url}/recordings/\n"
         f"  Log in   (user name, password)\n{logins}\n"
-        f"  Admin    {url}/admin/    API docs  {url}/api/v1/docs\n\n"
+        f"  Admin    {url}/admin/    API docs  {url}/api/v1/docs\n"
+        f"  Sign up  {url}/accounts/signup/ (NOISEBANK_SIGNUP={settings.NOISEBANK_SIGNUP})\n\n"
+        f"E-mails (sign-up codes, password resets, review decisions) are printed here, in this\n"
+        f"console, not sent: set NOISEBANK_EMAIL_HOST to send them.\n\n"
         f"Press Ctrl-C to stop both.\n",
         flush=True,
     )

@@ -34,6 +34,17 @@ def charlie(db: None) -> User:
 
 
 @pytest.fixture
+def rita(db: None) -> User:
+    """A reviewer: accepts or rejects what collectors upload."""
+    return make_user("rita", Role.REVIEWER)
+
+
+@pytest.fixture
+def rita_client(rita: User) -> Client:
+    return login(rita)
+
+
+@pytest.fixture
 def admin(db: None) -> User:
     return make_user("root", Role.ADMIN)
 

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "noisebank.catalog",
     "noisebank.ingest",
     "noisebank.exports",
+    "noisebank.curation",
     "noisebank.ops",
 ]
 
@@ -240,8 +241,34 @@ TASKS = {
     }
 }
 
-EMAIL_BACKEND = env_str("NOISEBANK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# E-mail: printed to the console unless an SMTP server is named (NOISEBANK_EMAIL_HOST).
+EMAIL_HOST = env_str("NOISEBANK_EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "NOISEBANK_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("NOISEBANK_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("NOISEBANK_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("NOISEBANK_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("NOISEBANK_EMAIL_STARTTLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("NOISEBANK_EMAIL_SSL", EMAIL_PORT == 465)
+EMAIL_TIMEOUT = env_int("NOISEBANK_EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("NOISEBANK_FROM_EMAIL", "noisebank@localhost")
+
+# Self sign-up (noisebank.accounts.signup): open, invite (an administrator's invitation) or
+# closed. Codes and links that verify an address last this long; invitations, this many days.
+NOISEBANK_SIGNUP = env_str("NOISEBANK_SIGNUP", "closed").strip().lower()
+if NOISEBANK_SIGNUP not in ("open", "invite", "closed"):
+    raise ImproperlyConfigured(
+        f"NOISEBANK_SIGNUP={NOISEBANK_SIGNUP!r}: use open, invite or closed."
+    )
+NOISEBANK_SIGNUP_CODE_MINUTES = env_int("NOISEBANK_SIGNUP_CODE_MINUTES", 30)
+NOISEBANK_INVITATION_DAYS = env_int("NOISEBANK_INVITATION_DAYS", 7)
+# A password reset link works once, for this long.
+PASSWORD_RESET_TIMEOUT = env_int("NOISEBANK_PASSWORD_RESET_MINUTES", 120) * 60
+AUTHENTICATION_BACKENDS = ["noisebank.accounts.backends.EmailOrUsernameBackend"]
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("NOISEBANK_SECURE_COOKIES", False)

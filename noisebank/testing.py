@@ -51,6 +51,8 @@ def make_recording(
     fields.setdefault("noise_id", m.new_noise_id(collector.username if collector else "test", at))
     fields.setdefault("name", f"Recording {n}")
     fields.setdefault("status", m.Recording.Status.READY)
+    # Catalogue content: accepted unless a test says otherwise (uploads start submitted).
+    fields.setdefault("review_state", m.Recording.Review.ACCEPTED)
     rec = m.Recording.objects.create(
         collector=collector,
         category=cat,
@@ -252,6 +254,7 @@ def make_many_recordings(
             collector=collector,
             recorded_at=start + timedelta(seconds=first + i),
             status=m.Recording.Status.READY,
+            review_state=m.Recording.Review.ACCEPTED,
         )
         for i in range(n)
     )

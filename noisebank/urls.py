@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from noisebank import views
@@ -16,18 +15,14 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("metrics", ops_views.metrics_view, name="metrics"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("noisebank.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     # The original system's batch API, kept for its users' scripts (see README).
     path("api/export-data/", export_views.export_data_compat, name="export-data-compat"),
     path("columns/", export_views.columns_page, name="columns"),
     path("", include("noisebank.catalog.urls")),
+    path("", include("noisebank.curation.urls")),
     path("", include("noisebank.ingest.urls")),
     path("", include("noisebank.exports.urls")),
 ]

@@ -2,7 +2,14 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from noisebank.accounts.roles import can_export, can_upload, is_admin, role_of
+from noisebank.accounts.roles import (
+    can_curate,
+    can_export,
+    can_review,
+    can_upload,
+    is_admin,
+    role_of,
+)
 
 
 def role_flags(request: HttpRequest) -> dict[str, Any]:
@@ -11,5 +18,7 @@ def role_flags(request: HttpRequest) -> dict[str, Any]:
         "role": role_of(user).group_name,
         "can_upload": can_upload(user),
         "can_export": can_export(user),
+        "can_review": can_review(user),
+        "can_curate": can_curate(user),
         "is_admin": is_admin(user),
     }

@@ -43,3 +43,78 @@ def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:10], digest=token_digest(raw))
     return token, raw
+
+
+class Profile(models.Model):
+    """What a person told us at sign-up besides their name and e-mail address."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    organisation = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"
+
+
+class EmailVerification(models.Model):
+    """The pending proof that a new account's e-mail address is its owner's: one row an account.
+
+    A resend replaces the code and link (only digests are kept); failures and the lock stay, so
+    asking for new codes does not reset the count of wrong ones.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    email = models.EmailField()
+    salt = models.CharField(max_length=32, blank=True)
+    code_digest = models.CharField(max_length=64, blank=True)
+    # Looked up by the link's token: sha256 of it (unique while pending, empty once used).
+    link_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    expires_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    window_start = models.DateTimeField(null=True, blank=True)
+    sends_in_window = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"verification of {self.email}"
+
+
+class Invitation(models.Model):
+    """An administrator's invitation to sign up with one e-mail address, in a role."""
+
+    email = models.EmailField()
+    role = models.PositiveSmallIntegerField()  # accounts.roles.Role
+    token_digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation for {self.email}"
+
+    @property
+    def role_name(self) -> str:
+        from noisebank.accounts.roles import Role
+
+        return Role(self.role).group_name
+
+    @property
+    def state(self) -> str:
+        if self.used_at is not None:
+            return "used"
+        return "expired" if timezone.now() >= self.expires_at else "pending"

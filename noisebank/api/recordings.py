@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from ninja import Router
 
-from noisebank.accounts.roles import can_browse
+from noisebank.accounts.roles import can_browse, can_export, review_access
 from noisebank.api.errors import COMMON, error_response, param_errors
 from noisebank.api.responses import DataDictionary, RecordingPage
 from noisebank.api.schema import export_parameters, list_parameters
@@ -74,7 +74,11 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         return error_response(403, "Browsing needs the collector role or more.")
     errors: list[ParamError] = []
     try:
-        filters = parse_filters(request.GET, extra={"columns", "size", "cursor"})
+        filters = parse_filters(
+            request.GET,
+            extra={"columns", "size", "cursor"},
+            access=review_access(request.user),
+        )
     except FilterError as e:
         errors += e.errors
     try:
@@ -184,6 +188,8 @@ for _fmt in (*(f for f in FORMATS if f in WRITERS), "dataset"):
 @router.get("/recordings/export.{fmt}", include_in_schema=False)
 def export_unknown_format(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """export.xls and the like: there is no such file, and the answer says which there are."""
+    if not can_export(request.user):
+        return export_views.forbidden()
     try:
         writer_for(fmt)
     except UnknownFormat as e:

@@ -112,6 +112,8 @@ class RecordingDetail(Schema):
     name: str
     status: Literal["pending", "processing", "ready", "failed"]
     error: str
+    review_state: Literal["submitted", "accepted", "rejected", "changes_requested"]
+    review_note: str = Field(description="The reviewer's reason, or the changes asked for.")
     url: str
     description: str
     collector: str | None

@@ -8,18 +8,27 @@ repeatable filters as `style: form, explode: true` arrays.
 """
 
 import copy
+from collections.abc import Callable
+from contextvars import ContextVar
+from functools import wraps
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
+from noisebank.accounts.roles import review_access
 from noisebank.catalog.filters import (
+    ALL_REVIEW,
+    DEFAULT_REVIEW,
     DURATION_BOUNDS,
     FILTER_PARAMETERS,
     HELP,
     LEVEL_BOUNDS,
     Q_MAX_LENGTH,
+    REVIEW_STATES,
     TAXON_PARAMETERS,
+    ReviewAccess,
 )
 from noisebank.catalog.models import Recording
 
@@ -37,6 +46,9 @@ MOMENT = {
 def query_param(
     name: str, description: str, schema: dict[str, Any], *, array: bool = False
 ) -> dict[str, Any]:
+    if not array and schema.get("type") != "array" and "anyOf" not in schema:
+        # Empty is "not given" for every parameter, as an HTML form sends it.
+        schema = {"anyOf": [schema, BLANK]}
     param: dict[str, Any] = {
         "name": name,
         "in": "query",
@@ -75,6 +87,9 @@ def _filter_schema(name: str) -> tuple[dict[str, Any], bool]:
         return _number(LEVEL_BOUNDS), False
     if name.startswith("duration_"):
         return _number(DURATION_BOUNDS), False
+    if name == "review":
+        # The states the caller may select: filled in per caller when the schema is served.
+        return {"type": "string", "x-review": True}, True
     if name == "clipped":
         return {"type": "string", "enum": ["yes", "no", "true", "false", "1", "0"]}, False
     if name == "q":
@@ -99,8 +114,12 @@ def _taxon_values(name: str) -> list[str] | None:
     return sorted({n for _, n in rows}) + [str(pk) for pk, _ in rows]
 
 
-def _fill_taxa(node: Any, cache: dict[str, list[str] | None]) -> None:
+def _fill_taxa(
+    node: Any, cache: dict[str, list[str] | None], review: list[str] | None = None
+) -> None:
     if isinstance(node, dict):
+        if node.pop("x-review", None) is not None:
+            node["enum"] = review or [*DEFAULT_REVIEW, ALL_REVIEW]
         taxon = node.pop("x-taxon", None)
         if taxon is not None:
             if taxon not in cache:
@@ -111,10 +130,10 @@ def _fill_taxa(node: Any, cache: dict[str, list[str] | None]) -> None:
             elif values is not None:  # an empty taxonomy: nothing can match
                 node["enum"] = [""]
         for value in node.values():
-            _fill_taxa(value, cache)
+            _fill_taxa(value, cache, review)
     elif isinstance(node, list):
         for value in node:
-            _fill_taxa(value, cache)
+            _fill_taxa(value, cache, review)
 
 
 class ContractAPI(NinjaAPI):
@@ -124,8 +143,29 @@ class ContractAPI(NinjaAPI):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         # The parameter dicts are shared with the operations' definitions: fill a copy.
         schema = copy.deepcopy(schema)
-        _fill_taxa(schema, {})
+        caller = _caller.get()
+        access = review_access(caller) if caller is not None else ReviewAccess()
+        states = [s for s in REVIEW_STATES if s in access.states]
+        _fill_taxa(schema, {}, [*states, ALL_REVIEW])
         return schema
+
+
+# The user asking for the schema: what they may select (review states) is part of its answer.
+_caller: ContextVar[Any] = ContextVar("openapi_caller", default=None)
+
+
+def for_caller(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """NinjaAPI(docs_decorator=…): the schema and docs views, knowing who asks."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = _caller.set(request.user)
+        try:
+            return view(request, *args, **kwargs)
+        finally:
+            _caller.reset(token)
+
+    return wrapped
 
 
 FLAG = {"type": "string", "enum": ["1", "0", "true", "false", "yes", "no", "on", "off"]}

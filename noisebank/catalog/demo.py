@@ -88,7 +88,10 @@ DATASET_TYPES = [
     ("Mixed", "Speech or announcements over railway noise."),
 ]
 
-DEMO_USERS = [("admin", Role.ADMIN), ("researcher", Role.RESEARCHER), ("collector", Role.COLLECTOR)]
+DEMO_USERS = [
+    ("admin", Role.ADMIN), ("reviewer", Role.REVIEWER), ("researcher", Role.RESEARCHER),
+    ("collector", Role.COLLECTOR),
+]  # fmt: skip
 # Field collectors who own most demo recordings; their accounts cannot log in.
 COLLECTORS = [
     ("kwame.mensah", "Kwame", "Mensah"),
@@ -215,7 +218,7 @@ RECORDING_COLUMNS = [
     "sound_class_id", "subclass_id", "region_id", "community_id", "latitude", "longitude",
     "recorded_at", "time_of_day_id", "device_id", "microphone_type_id", "calibration_offset_db",
     "audio", "original_filename", "size_bytes", "sha256", "status", "error", "created_at",
-    "updated_at",
+    "updated_at", "review_state", "review_note",
 ]  # fmt: skip
 FEATURE_COLUMNS = [
     "recording_id", "duration_s", "sample_rate", "num_samples", "channels", "rms_energy",
@@ -349,6 +352,7 @@ def generate_chunk(
             round(lon + cols["lon"][i], 5) if located[i] else None,
             recorded, tax.times_of_day[tod], device_id, mic_id, None, "", f"REC_{rid:07d}.WAV",
             None, None, state, FAILED_REASONS[rid % 2] if state == "failed" else "", created, created,
+            "accepted", "",
         ))  # fmt: skip
         if state != "ready":
             continue
@@ -466,13 +470,16 @@ AUDIO_DEMOS = [
     ("station_ambience", 2, 30.0, "FLAC", "Station & yard", "Station ambience", "Platform", "Greater Accra", "Accra Central", "Accra Central platform, evening"),
 ]  # fmt: skip
 DEMO_DEVICE = "Noisebank demo recorder"
+# The audio demos from this index on stay submitted, so the demo's review queue has work.
+DEMO_SUBMITTED_FROM = 5
 
 
 def seed_audio_recordings(count: int = len(AUDIO_DEMOS)) -> tuple[int, list[str]]:
     """Recordings with real synthesised audio, taken in through the upload service.
 
     They start pending and are queued, so the worker of `noisebank demo` measures them within
-    seconds and their pages show real plots and play. Files already present (same bytes) are
+    seconds and their pages show real plots and play. The first DEMO_SUBMITTED_FROM are
+    accepted by the demo admin; the others wait in the review queue. Files already present (same bytes) are
     skipped, so seeding twice adds nothing. Returns how many were added and why others were not
     (e.g. an upload limit smaller than the demo files).
     """
@@ -495,6 +502,7 @@ def seed_audio_recordings(count: int = len(AUDIO_DEMOS)) -> tuple[int, list[str]
     )
     collector = User.objects.filter(username="collector").first()
     made, problems = 0, []
+    accepted: list[m.Recording] = []
     with tempfile.TemporaryDirectory(prefix="noisebank-demo-") as tmp:
         for i, (sound, seed, duration, fmt, cat, cls, sub, region, community, name) in enumerate(
             AUDIO_DEMOS[:count]
@@ -515,12 +523,28 @@ def seed_audio_recordings(count: int = len(AUDIO_DEMOS)) -> tuple[int, list[str]
                 "recorded_at": f"2026-11-{20 + i:02d}T{8 + i}:15:00Z",
             }
             try:
-                recording_create(
+                created = recording_create(
                     file=path, filename=path.name, metadata=metadata, collector=collector
                 )
             except UploadRejected as e:
                 if e.kind != "duplicate":
                     problems.append(f"{name}: {e}")
                 continue
+            if i < DEMO_SUBMITTED_FROM:
+                accepted.append(created.recording)
             made += 1
+    if accepted:
+        _accept_demo(accepted)
     return made, problems
+
+
+def _accept_demo(recordings: list[m.Recording]) -> None:
+    from django.utils import timezone
+
+    reviewer = User.objects.filter(username="admin").first()
+    m.Recording.objects.filter(pk__in=[r.pk for r in recordings]).update(
+        review_state=m.Recording.Review.ACCEPTED,
+        reviewed_by=reviewer,
+        reviewed_at=timezone.now(),
+        updated_at=timezone.now(),
+    )

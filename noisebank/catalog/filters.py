@@ -5,6 +5,10 @@ parameters here and hand the result to `Recording.objects.matching()`, so what t
 what an export holds.
 
     parse_filters(request.GET, extra={"size", "after"})  ->  RecordingFilter (or FilterError)
+    parse_filters(request.GET, access=review_access(request.user))   # reviewers: other states
+
+Review states: a filter selects accepted recordings unless it says otherwise (`review=`), and
+only callers whose ReviewAccess allows it may say otherwise (accounts.roles.review_access).
 """
 
 import re
@@ -39,7 +43,31 @@ RANGES = (("laeq_min", "laeq_max"), ("duration_min", "duration_max"))
 LEVEL_BOUNDS = (-200.0, 200.0)
 Q_MAX_LENGTH = 200
 DURATION_BOUNDS = (0.0, 1_000_000.0)
-REPEATABLE = {*TAXON_PARAMETERS, "status"}
+REPEATABLE = {*TAXON_PARAMETERS, "status", "review"}
+REVIEW_STATES: tuple[str, ...] = tuple(m.Recording.Review.values)
+DEFAULT_REVIEW: tuple[str, ...] = (m.Recording.Review.ACCEPTED.value,)
+ALL_REVIEW = "all"  # review=all: every state the caller may see
+
+
+@dataclass(frozen=True)
+class ReviewAccess:
+    """Which review states a caller may select; accounts.roles.review_access makes one a user.
+
+    The default, accepted only, is what researchers get and what a caller that does not say
+    gets. Reviewers, admins and the command line get `everything()`. A collector gets every
+    state, `own` set to their id: states other than accepted then show their own recordings only.
+    """
+
+    states: frozenset[str] = frozenset(DEFAULT_REVIEW)
+    own: int | None = None
+
+    @classmethod
+    def everything(cls) -> "ReviewAccess":
+        return cls(frozenset(REVIEW_STATES))
+
+    @classmethod
+    def own_recordings(cls, user_id: int) -> "ReviewAccess":
+        return cls(frozenset(REVIEW_STATES), own=user_id)
 
 
 @dataclass(frozen=True)
@@ -81,6 +109,9 @@ class RecordingFilter:
     duration_max: float | None = None
     statuses: tuple[str, ...] = ()
     clipped: bool | None = None  # True: more than 0.1 % clipped samples; False: measured, not
+    review_states: tuple[str, ...] = DEFAULT_REVIEW
+    # Set for a collector: states other than accepted are limited to this collector's recordings.
+    review_owner: int | None = None
     # The parameters as given (without the empty ones): for manifests, jobs and links.
     params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Said to a person, not errors: a range whose minimum is above its maximum.
@@ -91,12 +122,15 @@ class RecordingFilter:
         return [(k, v) for k in FILTER_PARAMETERS if k in self.params for v in self.params[k]]
 
     def as_dict(self) -> dict[str, str | list[str]]:
-        """JSON-friendly form for manifests: repeatable parameters as lists."""
-        return {
+        """JSON-friendly form for manifests: repeatable parameters as lists. The review states
+        are always there, given or not, since they decide what an export holds."""
+        out: dict[str, str | list[str]] = {
             k: list(self.params[k]) if k in REPEATABLE else self.params[k][0]
             for k in FILTER_PARAMETERS
             if k in self.params
         }
+        out["review"] = list(self.review_states)
+        return out
 
 
 class TaxonField(forms.Field):
@@ -157,6 +191,17 @@ class StatusField(forms.Field):
         for v in values:
             if v not in allowed:
                 raise ValidationError(f"{v!r} is not one of {', '.join(allowed)}")
+        return tuple(sorted(set(values)))
+
+
+class ReviewField(forms.Field):
+    widget = forms.MultipleHiddenInput
+
+    def clean(self, value: Any) -> tuple[str, ...]:
+        values = [v.strip().lower() for v in value or [] if v.strip()]
+        for v in values:
+            if v not in (*REVIEW_STATES, ALL_REVIEW):
+                raise ValidationError(f"{v!r} is not one of {', '.join(REVIEW_STATES)} or all")
         return tuple(sorted(set(values)))
 
 
@@ -250,6 +295,7 @@ class RecordingFilterForm(forms.Form):
     duration_max = NumberField(*DURATION_BOUNDS, "s")
     status = StatusField(required=False)
     clipped = YesNoField(required=False)
+    review = ReviewField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -286,6 +332,7 @@ FILTER_PARAMETERS: tuple[str, ...] = (
     "duration_max",
     "status",
     "clipped",
+    "review",
 )
 
 HELP: dict[str, str] = {
@@ -304,6 +351,9 @@ HELP: dict[str, str] = {
     "duration_max": "Duration at most (seconds, 0 to 1,000,000).",
     "status": "Processing status: pending, processing, ready or failed; repeat for several.",
     "clipped": "yes: recordings with more than 0.1 % clipped samples; no: measured, not clipped.",
+    "review": "Review state: submitted, accepted, rejected, changes_requested, or all; repeat "
+    "for several. Default: accepted. Other states need the reviewer or admin role (a collector "
+    "sees their own recordings in them).",
 }
 
 
@@ -318,8 +368,13 @@ def _as_lists(params: Mapping[str, Any]) -> dict[str, list[str]]:
     return out
 
 
-def parse_filters(params: Mapping[str, Any], *, extra: Iterable[str] = ()) -> RecordingFilter:
-    """Validate query parameters; `extra` names the caller's own parameters, left alone."""
+def parse_filters(
+    params: Mapping[str, Any], *, extra: Iterable[str] = (), access: ReviewAccess | None = None
+) -> RecordingFilter:
+    """Validate query parameters; `extra` names the caller's own parameters, left alone.
+
+    `access` says which review states the caller may select (default: accepted only)."""
+    access = access or ReviewAccess()
     given = _as_lists(params)
     allowed = set(FILTER_PARAMETERS) | set(extra)
     errors = [
@@ -344,6 +399,12 @@ def parse_filters(params: Mapping[str, Any], *, extra: Iterable[str] = ()) -> Re
                 # A repeatable filter's message names the value at fault; others show it.
                 where = p if p in REPEATABLE else f"{p}={kept[p][-1]}"
                 errors.append(ParamError(p, f"{where}: {message}."))
+    review_states = DEFAULT_REVIEW
+    if not errors:
+        try:
+            review_states = _review_states(form.cleaned_data.get("review") or (), access)
+        except FilterError as e:
+            errors += e.errors
     if errors:
         raise FilterError(errors)
     data = form.cleaned_data
@@ -358,9 +419,31 @@ def parse_filters(params: Mapping[str, Any], *, extra: Iterable[str] = ()) -> Re
         duration_max=data.get("duration_max"),
         statuses=data.get("status") or (),
         clipped=data.get("clipped"),
+        review_states=review_states,
+        review_owner=access.own if set(review_states) - set(DEFAULT_REVIEW) else None,
         params=kept,
         notes=tuple(form.empty_ranges()),
     )
+
+
+def _review_states(asked: Sequence[str], access: ReviewAccess) -> tuple[str, ...]:
+    """The states `review=` asks for (accepted when it is not given), in REVIEW_STATES order."""
+    if not asked:
+        return DEFAULT_REVIEW
+    wanted = set(access.states) if ALL_REVIEW in asked else set(asked)
+    refused = sorted(wanted - access.states)
+    if refused:
+        raise FilterError(
+            [
+                ParamError(
+                    "review",
+                    f"review={','.join(refused)}: only reviewers and admins can select "
+                    f"recordings in {' or '.join(refused)} review; you see "
+                    f"{', '.join(sorted(access.states))} ones.",
+                )
+            ]
+        )
+    return tuple(s for s in REVIEW_STATES if s in wanted)
 
 
 # The original system's parameter names (its list page and its export API), for the

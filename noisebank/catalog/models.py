@@ -166,6 +166,11 @@ class RecordingQuerySet(models.QuerySet["Recording"]):
             q &= (
                 clipped if f.clipped else Q(analysis__clipped_share__lte=checks.CLIPPED_SHARE_LIMIT)
             )
+        if set(f.review_states) != set(Recording.Review.values):
+            q &= Q(review_state__in=f.review_states)
+        if f.review_owner is not None and set(f.review_states) != {Recording.Review.ACCEPTED}:
+            # A collector: others' recordings only once accepted, their own in any state.
+            q &= Q(review_state=Recording.Review.ACCEPTED) | Q(collector_id=f.review_owner)
         return self.filter(q)
 
     def for_list(self) -> "RecordingQuerySet":
@@ -194,6 +199,15 @@ class Recording(models.Model):
         PROCESSING = "processing"
         READY = "ready"
         FAILED = "failed"
+
+    class Review(models.TextChoices):
+        """Whether a recording counts: separate from its processing status. Uploads start
+        submitted; researchers see accepted ones only (catalog.filters)."""
+
+        SUBMITTED = "submitted"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
 
     noise_id = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
@@ -226,6 +240,13 @@ class Recording(models.Model):
     sha256 = models.CharField(max_length=64, null=True, blank=True, unique=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
+    review_state = models.CharField(max_length=20, choices=Review.choices, default=Review.SUBMITTED)
+    # Why it was rejected, or which changes were asked for: shown to its collector.
+    review_note = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -247,6 +268,13 @@ class Recording(models.Model):
             models.Index(fields=["status"], name="recording_status_idx"),
             # Newest uploads first (a collector's "my uploads", admin list).
             models.Index(fields=["created_at"], name="recording_created_idx"),
+            # The review queue, oldest first: WHERE review_state = 'submitted' ORDER BY
+            # created_at, id. Partial: accepted recordings (nearly all) stay out of it.
+            models.Index(
+                fields=["review_state", "created_at", "id"],
+                name="recording_review_idx",
+                condition=~Q(review_state="accepted"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
-from noisebank.accounts.roles import can_browse
+from noisebank.accounts.roles import can_browse, review_access
 from noisebank.catalog import models as m
 from noisebank.catalog.counts import cached_count
 from noisebank.catalog.filters import (
@@ -162,15 +162,16 @@ def filter_choices(request: HttpRequest) -> dict[str, dict[str, Any]]:
                 for pk, name, parent in c["options"]
             ],
         }
-    wanted = _selected(request.GET.getlist("status"))
-    built["status"] = {
-        "multiple": len(wanted) > 1,
-        "parent": "",
-        "options": [
-            {"value": v, "label": label, "parent": "", "selected": v in wanted, "hidden": False}
-            for v, label in m.Recording.Status.choices
-        ],
-    }
+    for param, states in (("status", m.Recording.Status), ("review", m.Recording.Review)):
+        wanted = _selected(request.GET.getlist(param))
+        built[param] = {
+            "multiple": len(wanted) > 1,
+            "parent": "",
+            "options": [
+                {"value": v, "label": label, "parent": "", "selected": v in wanted, "hidden": False}
+                for v, label in states.choices
+            ],
+        }
     return built
 
 
@@ -178,8 +179,9 @@ def filter_choices(request: HttpRequest) -> dict[str, dict[str, Any]]:
 # names come from the selects' options, already loaded. (Joining the four name tables as well
 # cost more to plan than to run.)
 LIST_FIELDS = (
-    "noise_id", "name", "recorded_at", "status", "category", "sound_class", "region",
-    "community", "features__duration_s", "analysis__laeq", "analysis__lafmax", "analysis__unit",
+    "noise_id", "name", "recorded_at", "status", "review_state", "category", "sound_class",
+    "region", "community", "features__duration_s", "analysis__laeq", "analysis__lafmax",
+    "analysis__unit",
 )  # fmt: skip
 DETAIL_PREFIX = "/recordings/"
 
@@ -218,6 +220,8 @@ def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any
         "unit": analysis.unit if analysis else "",
         "status": r.status,
         "status_label": r.get_status_display(),
+        "review": r.review_state,
+        "review_label": r.get_review_state_display(),
     }
 
 
@@ -231,7 +235,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     errors: list[ParamError] = []
     filters = None
     try:
-        filters = parse_filters(request.GET, extra=LIST_PARAMS)
+        filters = parse_filters(request.GET, extra=LIST_PARAMS, access=review_access(request.user))
     except FilterError as e:
         errors += e.errors
     sort_key, descending = "recorded_at", True
@@ -256,6 +260,8 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         "page_sizes": PAGE_SIZES,
         "page": None,
         "is_first_page": cursor is None,
+        # The review select is offered to those who may choose a state besides accepted.
+        "can_filter_review": len(review_access(request.user).states) > 1,
     }
     page = None
     if filters is not None and not errors:
@@ -303,6 +309,8 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             "columns": columns,
             "is_filtered": bool(items),
             "notes": filters.notes,
+            # The filters as a query string: what "change all matching" hands the bulk page.
+            "filter_query": urlencode(items),
             "first_url": _query(items, **here),
             "next_url": _query(items, **here, after=page.next_cursor) if page.next_cursor else None,
             "size_urls": [(s, _query(items, sort=here["sort"], size=s)) for s in PAGE_SIZES],

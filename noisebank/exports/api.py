@@ -18,7 +18,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from ninja import Router
 
-from noisebank.accounts.roles import can_export, is_admin
+from noisebank.accounts.roles import can_export, is_admin, review_access
 from noisebank.api.errors import COMMON, ErrorOut, error_response
 from noisebank.api.responses import ExportJobList, ExportJobOut
 from noisebank.api.schema import FLAG, query_param
@@ -138,7 +138,7 @@ def export_job_create(request: HttpRequest) -> HttpResponseBase:
     except (ValueError, UnicodeDecodeError):
         return bad_request([ParamError("body", "The body is not valid JSON.")])
     try:
-        spec = jobs.parse_job_spec(data, stored=False)
+        spec = jobs.parse_job_spec(data, review_access(request.user), stored=False)
     except FilterError as e:
         return bad_request(e.errors)
     job, created = jobs.job_create(owner=request.user, spec=spec)  # type: ignore[arg-type]

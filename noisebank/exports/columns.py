@@ -157,6 +157,7 @@ MORE: list[ExportColumn] = [
     _col("calibration_offset_db", "Calibration offset", "float", Coalesce("calibration_offset_db", "device__calibration_offset_db"), "dB", "dB SPL = dBFS + offset: the recording's own, else its device's; empty when uncalibrated."),
     _col("status", "Status", "text", "status", "", "Processing status: pending, processing, ready or failed."),
     _col("processing_error", "Processing error", "text", "error", "", "Why processing failed, if it did."),
+    _col("review_state", "Review state", "text", "review_state", "", "submitted, accepted, rejected or changes_requested: whether a reviewer accepted it into the dataset."),
     _col("sha256", "SHA-256", "text", "sha256", "", "Of the audio file's bytes."),
     _col("original_filename", "Original file name", "text", "original_filename"),
     _col("channels", "Channels", "integer", "features__channels"),
@@ -219,7 +220,7 @@ METADATA_NAMES = [
     "recording_date", "created_at", "updated_at", "region", "community", "category", "class",
     "subclass", "time_of_day", "microphone_type", "audio_file", "audio_size", "audio_duration",
     "sample_rate", "num_samples", "channels", "latitude", "longitude", "calibration_offset_db",
-    "status", "processing_error", "sha256", "original_filename",
+    "status", "processing_error", "review_state", "sha256", "original_filename",
 ]  # fmt: skip
 ACOUSTIC_NAMES = [
     "noise_id", "unit", *(c.name for c in LEVELS[1:]), "mean_db", "max_db", "min_db", "std_db",

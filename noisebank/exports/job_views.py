@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from noisebank.accounts.roles import Role, is_admin, role_required
+from noisebank.accounts.roles import action_required, is_admin, review_access
 from noisebank.catalog.filters import FilterError
 from noisebank.exports import jobs
 from noisebank.exports.api import visible_jobs
@@ -15,7 +15,7 @@ from noisebank.exports.models import ExportJob
 HISTORY_ROWS = 200
 
 
-@role_required(Role.RESEARCHER)
+@action_required("export")
 def export_history(request: HttpRequest) -> HttpResponse:
     jobs.jobs_sweep_stale()
     rows = list(visible_jobs(request.user).order_by("-created_at")[:HISTORY_ROWS])
@@ -39,12 +39,12 @@ def _job(request: HttpRequest, job_id: object) -> ExportJob:
 
 
 @require_POST
-@role_required(Role.RESEARCHER)
+@action_required("export")
 def export_rerun(request: HttpRequest, job_id: object) -> HttpResponse:
     """A new job of the same filters, columns, format and options, owned by whoever asks."""
     job = _job(request, job_id)
     try:
-        spec = jobs.job_spec(job)
+        spec = jobs.job_spec(job, review_access(request.user))
     except FilterError as e:
         messages.error(request, "This export cannot run again: " + " ".join(e.messages))
         return redirect("export-history")
@@ -59,7 +59,7 @@ def export_rerun(request: HttpRequest, job_id: object) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.RESEARCHER)
+@action_required("export")
 def export_delete(request: HttpRequest, job_id: object) -> HttpResponse:
     jobs.job_delete(_job(request, job_id))
     messages.success(request, "Export deleted.")

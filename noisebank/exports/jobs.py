@@ -36,7 +36,14 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from noisebank.catalog.filters import FilterError, ParamError, RecordingFilter, parse_filters
+from noisebank.accounts.roles import review_access
+from noisebank.catalog.filters import (
+    FilterError,
+    ParamError,
+    RecordingFilter,
+    ReviewAccess,
+    parse_filters,
+)
 from noisebank.exports.columns import ExportColumn, UnknownColumns, resolve_columns
 from noisebank.exports.dataset_options import dataset_json, dataset_params, parse_dataset
 from noisebank.exports.engine.writers import WriterOptions
@@ -147,10 +154,12 @@ def _flag(name: str, value: Any) -> bool:
     raise FilterError([ParamError(name, f"{name}={value}: use true or false.")])
 
 
-def parse_job_spec(data: Any, *, stored: bool = True) -> JobSpec:
+def parse_job_spec(
+    data: Any, access: ReviewAccess | None = None, *, stored: bool = True
+) -> JobSpec:
     """The body of POST /api/v1/exports (`stored=False`: checked against its published schema,
     job_schema.JOB_BODY, first), or a stored job's spec; FilterError names every bad parameter.
-    """
+    `access`: the review states the job's owner may select (default: accepted only)."""
     from noisebank.exports.job_schema import format_error, shape_errors
     from noisebank.exports.views import bundle_options
 
@@ -173,7 +182,7 @@ def parse_job_spec(data: Any, *, stored: bool = True) -> JobSpec:
         errors.append(ParamError("format", str(e)))
     filters = None
     try:
-        filters = parse_filters(_filter_params(data.get("filters")))
+        filters = parse_filters(_filter_params(data.get("filters")), access=access)
     except FilterError as e:
         errors += e.errors
     columns: list[ExportColumn] = []
@@ -254,15 +263,17 @@ def _in_options(error: ParamError, dataset: Mapping[str, str]) -> ParamError:
     return error
 
 
-def job_spec(job: ExportJob) -> JobSpec:
-    """A stored job's spec, parsed again (the catalogue may have changed since)."""
+def job_spec(job: ExportJob, access: ReviewAccess | None = None) -> JobSpec:
+    """A stored job's spec, parsed again (the catalogue or its owner's role may have changed
+    since). `access`: whose review states apply, by default its owner's."""
     return parse_job_spec(
         {
             "format": job.format,
             "filters": job.filters,
             "columns": job.columns,
             "options": job.options,
-        }
+        },
+        access or review_access(job.owner),
     )
 
 

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
-from noisebank.accounts.roles import can_export
+from noisebank.accounts.roles import can_export, review_access
 from noisebank.api.errors import error_response, param_errors
 from noisebank.catalog.filters import (
     FILTER_PARAMETERS,
@@ -21,6 +21,7 @@ from noisebank.catalog.filters import (
     FilterError,
     ParamError,
     RecordingFilter,
+    ReviewAccess,
     from_original,
     parse_filters,
 )
@@ -84,16 +85,17 @@ def joined(params: Mapping[str, Any], name: str) -> str | None:
 
 
 def parse_export_params(
-    params: Mapping[str, Any], fmt: str
+    params: Mapping[str, Any], fmt: str, access: ReviewAccess | None = None
 ) -> tuple[RecordingFilter, list[ExportColumn], WriterOptions, bool]:
-    """Everything a download asks for, or FilterError naming each bad parameter."""
+    """Everything a download asks for, or FilterError naming each bad parameter. `access`: the
+    review states the caller may select (default: accepted only)."""
     errors: list[ParamError] = []
     try:
         writer_for(fmt)
     except UnknownFormat as e:
         errors.append(ParamError("format", str(e)))
     try:
-        filters = parse_filters(params, extra=EXPORT_PARAMETERS)
+        filters = parse_filters(params, extra=EXPORT_PARAMETERS, access=access)
     except FilterError as e:
         errors += e.errors
     try:
@@ -179,7 +181,9 @@ def export_download(request: HttpRequest, fmt: str, *, dataset: bool = False) ->
         params = params.copy()
         params["dataset"] = "1"
     try:
-        filters, columns, options, manifest_only = parse_export_params(params, fmt)
+        filters, columns, options, manifest_only = parse_export_params(
+            params, fmt, review_access(request.user)
+        )
     except FilterError as e:
         return bad_request(e.errors)
     export = export_open(filters=filters, columns=columns, fmt=fmt, options=options)
@@ -278,7 +282,11 @@ def export_data_compat(request: HttpRequest) -> HttpResponse:
         return forbidden()
     try:
         params = from_original(request.GET)
-        filters = parse_filters(params, extra=COMPAT_PARAMETERS - {"search", "date_range"})
+        filters = parse_filters(
+            params,
+            extra=COMPAT_PARAMETERS - {"search", "date_range"},
+            access=review_access(request.user),
+        )
         flat = {k: v[-1] for k, v in params.items() if v}
         batch_size = min(_whole(flat, "batch_size", COMPAT_DEFAULT_BATCH), COMPAT_MAX_BATCH)
         if batch_size == 0:

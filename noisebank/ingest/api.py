@@ -26,7 +26,7 @@ from ninja import Field, File, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
-from noisebank.accounts.roles import can_browse, can_upload
+from noisebank.accounts.roles import can_browse, can_upload, can_view_recording
 from noisebank.api.errors import COMMON, ErrorOut, error_response
 from noisebank.api.responses import ChunkAccepted, ManifestRows, RecordingDetail
 from noisebank.catalog.filters import ParamError
@@ -140,6 +140,8 @@ def recording_out(rec: Recording) -> dict[str, Any]:
         "name": rec.name,
         "status": rec.status,
         "error": rec.error,
+        "review_state": rec.review_state,
+        "review_note": rec.review_note,
         "url": reverse("recording-detail", args=[rec.noise_id]),
         "description": rec.description,
         "collector": rec.collector.get_username() if rec.collector else None,
@@ -191,7 +193,7 @@ def get_recording(request: HttpRequest, noise_id: str) -> Any:
         .filter(noise_id=noise_id)
         .first()
     )
-    if rec is None:
+    if rec is None or not can_view_recording(request.user, rec):
         return problem(404, f"No recording {noise_id}.")
     return recording_out(rec)
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -16,14 +17,17 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from noisebank.accounts.roles import (
-    Role,
+    action_required,
     can_browse,
     can_delete_recording,
     can_edit_recording,
-    is_admin,
-    role_required,
+    can_reprocess_recording,
+    can_review,
+    can_view_recording,
 )
 from noisebank.catalog import models as m
+from noisebank.curation.models import RecordingChange
+from noisebank.curation.services import changes_log, recording_fields, recording_resubmit
 from noisebank.files import protected_file_response
 from noisebank.ingest import chunks, plots
 from noisebank.ingest.api import DETAIL_RELATIONS, metadata_of
@@ -38,6 +42,7 @@ from noisebank.ingest.services import (
 from noisebank.ingest.uploads import too_large_reason
 from noisebank.lib import checks
 
+HISTORY_ROWS = 100
 AUDIO_TYPES = {
     ".wav": "audio/wav",
     ".flac": "audio/flac",
@@ -73,7 +78,7 @@ def _form_context(values: dict[str, Any] | None = None, errors: Any = None) -> d
     }
 
 
-@role_required(Role.COLLECTOR)
+@action_required("upload")
 def upload(request: HttpRequest) -> HttpResponse:
     """One file with its metadata. Works without JavaScript; the script adds drag and drop."""
     if request.method != "POST":
@@ -110,7 +115,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "ingest/upload.html", context, status=status)
 
 
-@role_required(Role.COLLECTOR)
+@action_required("upload")
 def bulk_upload(request: HttpRequest) -> HttpResponse:
     context = _form_context()
     context["chunk_size"] = chunks.CHUNK_SIZE
@@ -118,42 +123,51 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "ingest/bulk.html", context)
 
 
-def _recording_or_404(noise_id: str, *, full: bool = True) -> m.Recording:
+def _recording_or_404(noise_id: str, *, full: bool = True, user: Any = None) -> m.Recording:
+    """The recording, if `user` (when given) may see it: one not yet accepted is a 404 to
+    everyone but its collector and the reviewers, as if it were not there."""
     qs = m.Recording.objects.select_related(*DETAIL_RELATIONS) if full else m.Recording.objects
     rec = qs.filter(noise_id=noise_id).first()
-    if rec is None:
+    if rec is None or (user is not None and not can_view_recording(user, rec)):
         raise Http404(f"No recording {noise_id}.")
     return rec
+
+
+def charts_of(analysis: m.NoiseAnalysis | None) -> dict[str, str]:
+    """The detail page's plots (inline SVG drawn from what the worker stored), by name."""
+    if analysis is None:
+        return {}
+    series = analysis.level_series or {}
+    marks = {"LAeq": analysis.laeq, "LA10": analysis.la10, "LA90": analysis.la90}
+    charts = {
+        "level": plots.level_svg(series, marks, analysis.unit),
+        "waveform": plots.waveform_svg(series.get("waveform") or {}),
+        "spectrogram": plots.spectrogram_svg(series.get("spectrogram") or {}),
+        "bands": plots.bands_svg(analysis.band_levels or {}, analysis.unit),
+        "hourly": plots.hourly_svg(analysis.hourly_laeq or [], analysis.unit),
+    }
+    return {k: mark_safe(v) for k, v in charts.items() if v}  # noqa: S308 (our own SVG)
 
 
 def recording_detail(request: HttpRequest, noise_id: str) -> HttpResponse:
     if not can_browse(request.user):
         raise PermissionDenied("Browsing the catalogue needs the collector role.")
-    rec = _recording_or_404(noise_id)
+    rec = _recording_or_404(noise_id, user=request.user)
     features = getattr(rec, "features", None)
     analysis = getattr(rec, "analysis", None)
-    charts: dict[str, str] = {}
-    if analysis is not None:
-        series = analysis.level_series or {}
-        marks = {"LAeq": analysis.laeq, "LA10": analysis.la10, "LA90": analysis.la90}
-        charts = {
-            "level": plots.level_svg(series, marks, analysis.unit),
-            "waveform": plots.waveform_svg(series.get("waveform") or {}),
-            "spectrogram": plots.spectrogram_svg(series.get("spectrogram") or {}),
-            "bands": plots.bands_svg(analysis.band_levels or {}, analysis.unit),
-            "hourly": plots.hourly_svg(analysis.hourly_laeq or [], analysis.unit),
-        }
     context = {
         "rec": rec,
         "features": features,
         "analysis": analysis,
         "signal": _signal_checks(analysis),
-        "charts": {k: mark_safe(v) for k, v in charts.items() if v},  # noqa: S308 (our own SVG)
+        "charts": charts_of(analysis),
         "calibration": rec.effective_calibration_db,
         "calibration_source": ("recording" if rec.calibration_offset_db is not None else "device"),
         "can_edit": can_edit_recording(request.user, rec),
+        "can_review_it": can_review(request.user),
+        "history": list(rec.changes.select_related("user")[:HISTORY_ROWS]),
         "can_delete": can_delete_recording(request.user),
-        "can_reprocess": is_admin(request.user) and bool(rec.audio),
+        "can_reprocess": can_reprocess_recording(request.user) and bool(rec.audio),
         "audio_url": reverse("recording-audio", args=[rec.noise_id]) if rec.audio else None,
         "in_progress": rec.status in (m.Recording.Status.PENDING, m.Recording.Status.PROCESSING)
         and bool(rec.audio),
@@ -185,7 +199,7 @@ def _signal_checks(analysis: m.NoiseAnalysis | None) -> dict[str, Any] | None:
 def recording_audio(request: HttpRequest, noise_id: str) -> HttpResponseBase:
     if not can_browse(request.user):
         raise PermissionDenied("Listening needs the collector role.")
-    rec = _recording_or_404(noise_id, full=False)
+    rec = _recording_or_404(noise_id, full=False, user=request.user)
     if not rec.audio:
         raise Http404("No audio is stored for this recording.")
     path = Path(rec.audio.path)
@@ -203,10 +217,11 @@ def recording_audio(request: HttpRequest, noise_id: str) -> HttpResponseBase:
 def recording_edit(request: HttpRequest, noise_id: str) -> HttpResponse:
     rec = _recording_or_404(noise_id)
     if not can_edit_recording(request.user, rec):
-        raise PermissionDenied("Only its collector or an admin can edit a recording.")
+        raise PermissionDenied("Only its collector, a reviewer or an admin can edit a recording.")
     if request.method == "POST":
         values = metadata_of(request.POST)
         calibration_before = rec.effective_calibration_db
+        before = recording_fields(rec)
         try:
             recording_update(recording=rec, metadata=values)
         except UploadRejected as e:
@@ -214,6 +229,19 @@ def recording_edit(request: HttpRequest, noise_id: str) -> HttpResponse:
             context.update({"rec": rec, "problem": e})
             return render(request, "ingest/recording_edit.html", context, status=400)
         messages.success(request, "Saved.")
+        after = recording_fields(rec)
+        changes_log(
+            recording=rec,
+            user=request.user,  # type: ignore[arg-type]
+            kind=RecordingChange.Kind.EDIT,
+            changes=[(name, before[name], after[name]) for name in after],
+        )
+        if not can_review(request.user) and recording_resubmit(
+            recording=rec,
+            user=request.user,  # type: ignore[arg-type]
+            reason="Edited by its collector.",
+        ):
+            messages.info(request, "It goes back to the reviewers, who see your changes.")
         if rec.effective_calibration_db != calibration_before and rec.audio:
             # Levels are stored in the unit of the calibration they were measured with.
             recordings_reprocess([rec])
@@ -249,27 +277,40 @@ def recording_edit(request: HttpRequest, noise_id: str) -> HttpResponse:
 @require_POST
 def recording_delete_view(request: HttpRequest, noise_id: str) -> HttpResponse:
     if not can_delete_recording(request.user):
-        raise PermissionDenied("Only an admin can delete a recording.")
+        raise PermissionDenied("Only a reviewer or an admin can delete a recording.")
     rec = _recording_or_404(noise_id, full=False)
-    recording_delete(recording=rec)
+    with transaction.atomic():
+        changes_log(
+            recording=rec,
+            user=request.user,  # type: ignore[arg-type]
+            kind=RecordingChange.Kind.DELETE,
+            changes=[("recording", rec.name, "deleted")],
+        )
+        recording_delete(recording=rec)
     messages.success(request, f"Deleted {noise_id} and its audio file.")
     return redirect("recording-list")
 
 
 @require_POST
 def recording_reprocess(request: HttpRequest, noise_id: str) -> HttpResponse:
-    if not is_admin(request.user):
-        raise PermissionDenied("Only an admin can re-process a recording.")
+    if not can_reprocess_recording(request.user):
+        raise PermissionDenied("Only a reviewer or an admin can re-process a recording.")
     rec = _recording_or_404(noise_id, full=False)
     result = recordings_reprocess([rec])
     if result.queued:
+        changes_log(
+            recording=rec,
+            user=request.user,  # type: ignore[arg-type]
+            kind=RecordingChange.Kind.REPROCESS,
+            changes=[("status", rec.status, m.Recording.Status.PENDING)],
+        )
         messages.success(request, "Queued for measuring again.")
     else:
         messages.error(request, "Not queued: it has no audio, or is being measured right now.")
     return redirect("recording-detail", rec.noise_id)
 
 
-@role_required(Role.ADMIN)
+@action_required("administer")
 def processing_status(request: HttpRequest) -> HttpResponse:
     """Counts by status and the latest failures; refreshes itself while work is queued."""
     counts = dict(

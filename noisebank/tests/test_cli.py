@@ -109,8 +109,10 @@ def test_demo_runs_server_and_worker_and_stops_both_on_ctrl_c(sqlite_env: dict[s
     try:
         banner = read_until(proc, "Press Ctrl-C")
         assert f"http://127.0.0.1:{port}/recordings/" in banner
-        for user in ("admin", "researcher", "collector"):
+        for user in ("admin", "reviewer", "researcher", "collector"):
             assert user in banner
+        assert "E-mails (sign-up codes" in banner and "printed here" in banner
+        assert f"http://127.0.0.1:{port}/accounts/signup/ (NOISEBANK_SIGNUP=open)" in banner
         assert "pw-of-the-test" in banner
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
             assert response.status == 200

@@ -49,3 +49,30 @@ def test_sqlite_runs_in_wal_mode(db: None) -> None:
         mode = cursor.fetchone()[0]
     # The test database lives in memory, where WAL does not apply; a file database reports wal.
     assert mode in {"wal", "memory"}
+
+
+def test_an_unknown_signup_mode_is_refused_at_start(tmp_path: Path) -> None:
+    result = check(tmp_path, NOISEBANK_SIGNUP="sometimes")
+    assert result.returncode != 0
+    assert "NOISEBANK_SIGNUP='sometimes': use open, invite or closed." in result.stderr
+
+
+def test_an_smtp_host_sends_mail_by_smtp_and_its_port_chooses_tls(tmp_path: Path) -> None:
+    def shown(**env: str) -> str:
+        script = (
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'noisebank.settings';"
+            "django.setup(); from django.conf import settings as s;"
+            "print(s.EMAIL_BACKEND, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_USE_SSL)"
+        )
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("NOISEBANK_")}
+        full_env |= {"NOISEBANK_DATA_DIR": str(tmp_path), **env}
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, env=full_env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert shown() == "django.core.mail.backends.console.EmailBackend 587 True False"
+    assert shown(NOISEBANK_EMAIL_HOST="smtp.example.org", NOISEBANK_EMAIL_PORT="465") == (
+        "django.core.mail.backends.smtp.EmailBackend 465 False True"
+    )

@@ -64,3 +64,28 @@
     show();
   }
 })();
+
+// Curators: tick rows for a bulk change; the header box ticks the whole page.
+(function () {
+  "use strict";
+  var bar = document.getElementById("bulk");
+  if (!bar) { return; }
+  var all = document.getElementById("tick-all");
+  var count = document.getElementById("bulk-count");
+  var selectedButton = document.getElementById("bulk-selected");
+  function boxes() { return document.querySelectorAll("input[name=noise_id][form=bulk]"); }
+  function update() {
+    var n = Array.prototype.filter.call(boxes(), function (b) { return b.checked; }).length;
+    count.textContent = n ? n + " ticked." : "Tick recordings to change them together.";
+    selectedButton.disabled = n === 0;
+    if (all) { all.checked = n > 0 && n === boxes().length; }
+  }
+  boxes().forEach(function (b) { b.addEventListener("change", update); });
+  if (all) {
+    all.addEventListener("change", function () {
+      boxes().forEach(function (b) { b.checked = all.checked; });
+      update();
+    });
+  }
+  update();
+})();

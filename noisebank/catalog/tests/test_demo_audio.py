@@ -32,3 +32,17 @@ def test_seed_adds_audio_recordings_once_queued_and_measured_by_the_worker() -> 
     for rec in with_audio.select_related("analysis"):
         assert rec.status == "ready" and rec.analysis.unit == "dB SPL"
         assert 60 < rec.analysis.laeq < 110  # railway levels on the calibrated demo recorder
+
+
+def test_the_demo_leaves_a_few_audio_recordings_submitted_for_its_review_queue() -> None:
+    from noisebank.catalog import demo
+
+    call_command("seed", "--count", "0", "--audio", "0", stdout=io.StringIO())
+    made, problems = demo.seed_audio_recordings()
+    assert (made, problems) == (len(demo.AUDIO_DEMOS), [])
+    states = list(Recording.objects.order_by("id").values_list("review_state", flat=True))
+    submitted = len(demo.AUDIO_DEMOS) - demo.DEMO_SUBMITTED_FROM
+    assert states == ["accepted"] * demo.DEMO_SUBMITTED_FROM + ["submitted"] * submitted
+    assert submitted >= 3
+    accepted = Recording.objects.filter(review_state="accepted")
+    assert {r.reviewed_by.username for r in accepted.select_related("reviewed_by")} == {"admin"}

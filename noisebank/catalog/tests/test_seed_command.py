@@ -26,10 +26,11 @@ def test_seed_creates_demo_logins_with_their_roles() -> None:
     seed("--count", "0", "--password", "pw-for-test")
     roles = {
         u.username: role_of(u)
-        for u in User.objects.filter(username__in=["admin", "researcher", "collector"])
+        for u in User.objects.filter(username__in=["admin", "reviewer", "researcher", "collector"])
     }
     assert roles == {
         "admin": Role.ADMIN,
+        "reviewer": Role.REVIEWER,
         "researcher": Role.RESEARCHER,
         "collector": Role.COLLECTOR,
     }
@@ -39,6 +40,8 @@ def test_seed_creates_demo_logins_with_their_roles() -> None:
 def test_seeded_recordings_are_complete_and_realistic() -> None:
     assert "Seeded 2,000 recordings" in seed("--count", "2000")
     assert Recording.objects.count() == 2000
+    # The demo's catalogue is accepted: researchers see and export all of it.
+    assert set(Recording.objects.values_list("review_state", flat=True)) == {"accepted"}
     ready = Recording.objects.filter(status="ready")
     # Nearly all are measured; pending/failed ones have no measurements, as in real life.
     assert 1900 < ready.count() < 2000

@@ -104,6 +104,7 @@ def reference_row(rec: m.Recording) -> dict[str, Any]:
         "calibration_offset_db": calibration,
         "status": rec.status,
         "processing_error": rec.error,
+        "review_state": rec.review_state,
         "sha256": rec.sha256,
         "original_filename": rec.original_filename,
         "channels": feat("channels"),

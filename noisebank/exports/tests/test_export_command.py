@@ -55,7 +55,11 @@ def test_writes_the_file_and_reports_rows_and_time(tmp_path: Path, recs: list[m.
     written = json.loads(manifest.read_text())
     assert written["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert written["row_count"] == 2
-    assert written["filters"] == {"category": ["Warning signals"], "laeq_min": "66"}
+    assert written["filters"] == {
+        "category": ["Warning signals"],
+        "laeq_min": "66",
+        "review": ["accepted"],
+    }
 
 
 def test_repeated_filter_keys_match_either(tmp_path: Path, recs: list[m.Recording]) -> None:

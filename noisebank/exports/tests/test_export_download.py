@@ -84,7 +84,11 @@ def test_download_headers_carry_count_name_and_manifest(
     manifest = json.loads(response["X-Noisebank-Manifest"])
     response["X-Noisebank-Manifest"].encode("ascii")  # header values stay ASCII
     assert manifest["row_count"] == count
-    assert manifest["filters"] == {"region": ["Île-de-France"], "laeq_min": "50"}
+    assert manifest["filters"] == {
+        "region": ["Île-de-France"],
+        "laeq_min": "50",
+        "review": ["accepted"],
+    }
     assert manifest["columns"] == "default"
     assert manifest["format"] == "csv"
     assert manifest["sha256"] is None  # a stream's digest exists only after its last byte

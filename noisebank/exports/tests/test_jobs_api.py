@@ -92,7 +92,7 @@ def test_job_file_equals_the_direct_download_of_the_same_filters(
     )
     assert content == body_of(direct)
     assert job["manifest"]["row_count"] == 3
-    assert job["manifest"]["filters"] == {"category": ["Horn"]}
+    assert job["manifest"]["filters"] == {"category": ["Horn"], "review": ["accepted"]}
     import hashlib
 
     assert job["sha256"] == job["manifest"]["sha256"] == hashlib.sha256(content).hexdigest()

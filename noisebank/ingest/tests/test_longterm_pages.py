@@ -26,6 +26,8 @@ def measured(path: Path, collector: User, **metadata: str) -> Recording:
     call_command(
         "db_worker", batch=True, startup_delay=False, interval=0, reload=False, verbosity=0
     )
+    # A reviewer's acceptance: researchers see (and export) accepted recordings only.
+    Recording.objects.filter(pk=rec.pk).update(review_state=Recording.Review.ACCEPTED)
     rec.refresh_from_db()
     return rec
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from noisebank.accounts.tests.smtp import Inbox, smtp_server
 from noisebank.ops.tests.servers import (
     base_env,
     free_port,
@@ -29,25 +30,37 @@ from noisebank.tests.browser.harness import CHROMIUM, LAPTOP, PASSWORD, RECORDIN
 
 
 @pytest.fixture(scope="session")
-def live_app() -> Iterator[LiveApp]:
+def mailbox() -> Iterator[Inbox]:
+    """The live app's e-mail, received by a real SMTP server (sign-up codes, decisions)."""
+    with smtp_server() as (inbox, _):
+        yield inbox
+
+
+@pytest.fixture(scope="session")
+def live_app(mailbox: Inbox) -> Iterator[LiveApp]:
     folder = shared_tmpdir("noisebank-browser-")
     try:
         with fresh_database("browser", folder) as database_url:
-            yield from _run_app(folder, database_url)
+            yield from _run_app(folder, database_url, mailbox.port)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run_app(folder: Path, database_url: str) -> Iterator[LiveApp]:
+def _run_app(folder: Path, database_url: str, smtp_port: int) -> Iterator[LiveApp]:
     env = base_env(
         folder / "data",
         DATABASE_URL=database_url,
         NOISEBANK_HEARTBEAT_SECONDS="1",
         NOISEBANK_LOG_LEVEL="WARNING",
+        NOISEBANK_SIGNUP="open",
+        NOISEBANK_EMAIL_HOST="127.0.0.1",
+        NOISEBANK_EMAIL_PORT=str(smtp_port),
+        NOISEBANK_EMAIL_STARTTLS="0",
     )
     run(["migrate", "-v", "0"], env)
     run(["seed", "--audio", "0", "--count", str(RECORDINGS), "--password", PASSWORD], env)
     port = free_port()
+    env["NOISEBANK_BASE_URL"] = f"http://127.0.0.1:{port}"  # the links in its e-mails
     logs = folder / "logs"
     serve = ["serve", "--port", str(port), "--log-level", "warning"]
     web = start_noisebank("web", serve, env, logs)

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from noisebank.catalog.filters import FilterError, parse_filters
+from noisebank.catalog.filters import FilterError, ReviewAccess, parse_filters
 from noisebank.exports.columns import resolve_columns
 from noisebank.exports.services import (
     FORMATS,
@@ -72,7 +72,8 @@ class Command(BaseCommand):
             params.setdefault(key.strip(), []).append(value)
         try:
             writer = writer_for(fmt)
-            filters = parse_filters(params)
+            # The shell is the operator's: every review state may be asked for (review=).
+            filters = parse_filters(params, access=ReviewAccess.everything())
             columns = resolve_columns(options["columns"])
             safety = csv_options(fmt, bom=options["bom"], excel_safe=options["excel_safe"])
         except FilterError as e:
