@@ -7,7 +7,9 @@ from django.contrib.auth import middleware as auth_middleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from noisebank.accounts.models import ApiToken, token_digest
+from noisebank.accounts.models import SCOPES, ApiToken, token_digest
+from noisebank.accounts.scopes import scope_needed
+from noisebank.api.errors import error_response
 
 
 def is_api_path(request: HttpRequest) -> bool:
@@ -28,18 +30,39 @@ class BearerTokenMiddleware:
         # /metrics checks its own bearer token (NOISEBANK_METRICS_TOKEN), not a user's.
         if header[:7].lower() == "bearer " and request.path != "/metrics":
             raw = header[7:].strip()
-            token = (
-                ApiToken.objects.active().select_related("user").filter(digest=token_digest(raw))
-            ).first()
-            if token is None:
-                return JsonResponse(
-                    {"detail": "The bearer token is unknown or revoked."}, status=401
+            token = ApiToken.objects.select_related("user").filter(digest=token_digest(raw)).first()
+            refusal = _refusal(token)
+            if refusal is not None:
+                response = error_response(401, refusal)
+                response["WWW-Authenticate"] = 'Bearer realm="noisebank", error="invalid_token"'
+                return response
+            assert token is not None
+            needed = scope_needed(request)
+            scopes = token.scopes or list(SCOPES)  # made before scopes: every scope
+            if needed not in scopes:
+                return error_response(
+                    403,
+                    f"This token may not {needed} (its scopes: {', '.join(scopes)}); make one "
+                    f"with the {needed} scope: noisebank token create USER --scopes {needed}.",
                 )
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
             request.user = token.user
             request.auth_token = token  # type: ignore[attr-defined]
             request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+def _refusal(token: ApiToken | None) -> str | None:
+    """Why a presented token does not log anyone in, or None when it does."""
+    if token is None:
+        return "The bearer token is unknown."
+    if token.revoked_at is not None:
+        return f"The bearer token {token.prefix}… was revoked on {token.revoked_at:%Y-%m-%d}."
+    if token.expires_at is not None and token.expires_at <= timezone.now():
+        return f"The bearer token {token.prefix}… expired on {token.expires_at:%Y-%m-%d}."
+    if not token.user.is_active:
+        return "The bearer token's account is not active."
+    return None
 
 
 class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):

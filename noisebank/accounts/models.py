@@ -1,5 +1,7 @@
 import hashlib
 import secrets
+from collections.abc import Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -14,9 +16,15 @@ def token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# What a token may be used for; a request needing another scope is refused (accounts/scopes.py).
+SCOPES = ("read", "upload", "export")
+
+
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def active(self) -> "ApiTokenQuerySet":
-        return self.filter(revoked_at__isnull=True, user__is_active=True)
+        return self.filter(revoked_at__isnull=True, user__is_active=True).exclude(
+            expires_at__lte=timezone.now()
+        )
 
 
 class ApiToken(models.Model):
@@ -29,6 +37,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Tokens made before scopes and expiry existed keep every scope and never expire.
+    scopes = models.JSONField(default=list, help_text="read, upload, export")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never")
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -39,9 +50,30 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user})"
 
 
-def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+def token_create(
+    *,
+    user: User,
+    name: str = "",
+    scopes: Sequence[str] = SCOPES,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValueError(
+            f"Unknown scope{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: use "
+            f"{', '.join(SCOPES)}."
+            if unknown
+            else f"Give at least one scope: {', '.join(SCOPES)}."
+        )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:10], digest=token_digest(raw))
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=raw[:10],
+        digest=token_digest(raw),
+        scopes=[s for s in SCOPES if s in scopes],
+        expires_at=expires_at,
+    )
     return token, raw
 
 
