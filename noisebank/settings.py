@@ -6,6 +6,7 @@ NOISEBANK_SECRET_KEY, NOISEBANK_ALLOWED_HOSTS and DATABASE_URL (see deploy/.env.
 
 import contextlib
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     # Swagger UI's scripts and styles from ninja's own static files: without it in
     # INSTALLED_APPS ninja loads them from a CDN, and the docs page is blank offline.
     "ninja",
+    "axes",
     "noisebank.accounts",
     "noisebank.catalog",
     "noisebank.ingest",
@@ -91,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last: it answers a locked-out log-in (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "noisebank.urls"
@@ -268,7 +272,21 @@ NOISEBANK_SIGNUP_CODE_MINUTES = env_int("NOISEBANK_SIGNUP_CODE_MINUTES", 30)
 NOISEBANK_INVITATION_DAYS = env_int("NOISEBANK_INVITATION_DAYS", 7)
 # A password reset link works once, for this long.
 PASSWORD_RESET_TIMEOUT = env_int("NOISEBANK_PASSWORD_RESET_MINUTES", 120) * 60
-AUTHENTICATION_BACKENDS = ["noisebank.accounts.backends.EmailOrUsernameBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out log-in before any check
+    "noisebank.accounts.backends.EmailOrUsernameBackend",
+]
+# Log-in throttling (django-axes): after this many failed log-ins for one account from one
+# address, that pair is locked for a while (a lock per address alone would let one office lock
+# out its colleagues; per account alone would let anyone lock out anyone). A success resets it.
+AXES_FAILURE_LIMIT = env_int("NOISEBANK_LOGIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("NOISEBANK_LOGIN_LOCK_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "noisebank.accounts.throttling.locked_out"
+AXES_VERBOSE = False
+# Unlocking is a command (noisebank axes_reset_username USER), not a page of the admin.
+AXES_ENABLE_ADMIN = False
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("NOISEBANK_SECURE_COOKIES", False)

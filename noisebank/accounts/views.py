@@ -6,6 +6,7 @@ Password reset is Django's own views (noisebank/urls.py) with this site's templa
 from typing import Any
 from urllib.parse import urlencode
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -192,6 +193,19 @@ class PasswordResetView(auth_views.PasswordResetView):
                 )
                 return self.form_invalid(form)
         return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's; a new password also ends a log-in pause (django-axes) for that account, as the
+    pause page promises: whoever read the reset e-mail owns it."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        user = form.user
+        for name in {user.get_username(), user.email}:  # one logs in by either
+            if name:
+                axes_reset(username=name)
+        return response
 
 
 @action_required("administer")

@@ -81,6 +81,7 @@ def logging_config(fmt: str = "plain", level: str = "INFO") -> dict[str, Any]:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
+            "axes": {"level": "WARNING"},  # a line for every log-in otherwise
             # uvicorn's own loggers go through ours; its access log is replaced by
             # noisebank.request, which knows the request id, the view and the user.
             "uvicorn": {"handlers": [], "propagate": True},

@@ -229,7 +229,8 @@ def test_password_reset_by_email_works_once(client: Client, alice: User) -> None
     new = "a-new-password-for-alice"
     done = client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
     assert done.status_code == 302
-    assert Client().login(username="alice", password=new)
+    logged_in = Client().post("/accounts/login/", {"username": "alice", "password": new})
+    assert logged_in.status_code == 302
     reused = Client().get(path, follow=True)
     assert b"This link does not work any more" in reused.content
 
