@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import middleware as auth_middleware
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from noisebank.accounts.models import SCOPES, ApiToken, token_digest
@@ -75,9 +75,7 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
         self, request: HttpRequest, view_func: Any
     ) -> HttpResponse:
         if is_api_path(request):
-            response = JsonResponse(
-                {"detail": "Log in, or send Authorization: Bearer <token>."}, status=401
-            )
+            response = error_response(401, "Log in, or send Authorization: Bearer <token>.")
             response["WWW-Authenticate"] = 'Bearer realm="noisebank"'
             return response
         return super().handle_no_permission(request, view_func)

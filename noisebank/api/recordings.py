@@ -87,7 +87,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         errors.append(ParamError("columns", str(e)))
     after = None
     raw_cursor = request.GET.get("cursor", "")
-    if raw_cursor:
+    if raw_cursor.strip():  # blank is "not given", as for every parameter
         try:
             after = read_list_cursor(raw_cursor)
         except ValueError as e:

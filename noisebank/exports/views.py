@@ -131,7 +131,9 @@ def bundle_options(
     """A ZIP bundle's folder template (placeholders: the chosen columns and ext), metadata and
     dataset options (dataset_options.py)."""
     errors = []
-    template = params.get("folder_template") or WriterOptions.folder_template
+    template = params.get("folder_template", "")
+    if not template.strip():  # blank is "not given", as for every parameter
+        template = WriterOptions.folder_template
     try:
         # Any export column may be a placeholder, chosen or not (unchosen ones are not written).
         check_template(template, [c.column for c in COLUMNS.values()])
