@@ -181,7 +181,7 @@ def test_a_finished_export_job_resumes_with_a_range_through_nginx_and_matches_it
     browser.log_in("researcher", PASSWORD)
     created = browser.open(
         "/api/v1/exports",
-        data=json.dumps({"format": "csv", "filters": {"laeq_min": "100"}}).encode(),
+        data=json.dumps({"format": "csv", "filters": {"laeq_min": 100}}).encode(),
         headers={
             "Content-Type": "application/json",
             "X-CSRFToken": browser.cookie("csrftoken") or "",
