@@ -43,6 +43,7 @@ STATUS_OF_KIND = {
     "duplicate": 409,
     "too_large": 413,
     "forbidden": 403,
+    "no_space": 507,
 }
 IGNORED_FIELDS = {"file", "csrfmiddlewaretoken"}
 
@@ -315,7 +316,7 @@ RECORDING_LINKS = {
 
 def register(router: Router) -> None:
     errors = {**COMMON, 404: ErrorOut}
-    upload_errors = {**errors, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+    upload_errors = {**errors, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut, 507: ErrorOut}
     router.post(
         "/recordings",
         response={201: CreatedOut, **upload_errors},
@@ -328,7 +329,7 @@ def register(router: Router) -> None:
             "calibration_offset_db. The audio is measured in the background: poll "
             "GET /recordings/{noise_id} until status is ready or failed. 409: the same file is "
             "in the catalogue already (existing_noise_id); 413: too large; 422: not audio we "
-            "can read."
+            "can read; 507: the server's disk is full (nothing was stored: send it again later)."
         ),
         tags=["recordings"],
         openapi_extra={"responses": {201: {"links": RECORDING_LINKS}}},
@@ -364,7 +365,14 @@ def register(router: Router) -> None:
     )(upload_status)
     router.put(
         "/uploads/{uuid:upload_id}",
-        response={200: ChunkAccepted, **errors, 409: ErrorOut, 413: ErrorOut, 416: ErrorOut},
+        response={
+            200: ChunkAccepted,
+            **errors,
+            409: ErrorOut,
+            413: ErrorOut,
+            416: ErrorOut,
+            507: ErrorOut,
+        },
         operation_id="put_chunk",
         summary="Send one chunk (raw body, Content-Range: bytes FIRST-LAST/SIZE)",
         tags=["uploads"],

@@ -14,6 +14,7 @@ every other upload. Unfinished uploads are deleted after NOISEBANK_UPLOAD_TTL_HO
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import re
 from collections.abc import Mapping
@@ -80,7 +81,8 @@ def upload_append(*, upload: ChunkedUpload, first: int, last: int, body: IO[byte
     path = upload.path
     if not path.exists():
         raise ChunkError(410, "This upload has expired or was aborted; start it again.", 0)
-    with path.open("ab") as f:
+    # Unbuffered: when the disk fills, nothing is left in a buffer to be written at close.
+    with path.open("ab", buffering=0) as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -93,9 +95,23 @@ def upload_append(*, upload: ChunkedUpload, first: int, last: int, body: IO[byte
             block = body.read(min(_READ, remaining))
             if not block:
                 break  # the client went away: what arrived counts
-            f.write(block)
+            try:
+                view = memoryview(block)
+                while view:
+                    view = view[f.write(view) :]
+            except OSError as e:
+                # Disk full (or failing): the chunk is not kept, not even in part, so the
+                # upload resumes where it was before it.
+                f.truncate(first)
+                if e.errno == errno.ENOSPC:
+                    raise ChunkError(
+                        507,
+                        f"The server is out of disk space: this chunk was not kept. The upload "
+                        f"continues at byte {first} when there is room; try again later.",
+                        first,
+                    ) from e
+                raise
             remaining -= len(block)
-        f.flush()
         offset = f.tell()
     if remaining > 0:
         raise ChunkError(400, f"The body ended {remaining} bytes short of Content-Range.", offset)
@@ -114,7 +130,8 @@ def upload_finish(
             move=True,
         )  # fmt: skip
     except UploadRejected as e:
-        if e.kind != "metadata":  # bad metadata can be corrected and the finish retried
+        # Bad metadata can be corrected, and a full disk freed, and the finish sent again.
+        if e.kind not in ("metadata", "no_space"):
             upload_abort(upload)
         raise
     upload.delete()

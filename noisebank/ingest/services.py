@@ -13,6 +13,7 @@ their transaction commits.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import logging
 import os
@@ -57,7 +58,8 @@ LONG_TERM_LEVELS = (
 class UploadRejected(Exception):
     """An upload that was not taken in, with the reason in words for the uploader.
 
-    ``kind``: "metadata", "audio", "duplicate", "too_large" or "forbidden".
+    ``kind``: "metadata", "audio", "duplicate", "too_large", "forbidden" or "no_space" (the
+    server's disk is full: nothing was stored, the same upload can be sent again later).
     """
 
     def __init__(
@@ -173,15 +175,29 @@ def _duplicate(noise_id: str) -> UploadRejected:
     )
 
 
+NO_SPACE = (
+    "The server is out of disk space: the file was not stored and nothing was added. Send it "
+    "again later, or tell an administrator."
+)
+
+
 def _store(source: Path, target: Path, *, move: bool) -> None:
+    """The bytes at `target`, whole or not at all (a copy cut short is deleted); `source` is
+    kept unless the move succeeded, so a failed upload can be retried."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
-    if move:
-        shutil.move(source, partial)
-    else:
-        shutil.copyfile(source, partial)
-    os.chmod(partial, 0o640)
-    os.replace(partial, target)
+    try:
+        if move:
+            shutil.move(source, partial)
+        else:
+            shutil.copyfile(source, partial)
+        os.chmod(partial, 0o640)
+        os.replace(partial, target)
+    except OSError as e:
+        partial.unlink(missing_ok=True)
+        if e.errno == errno.ENOSPC:
+            raise UploadRejected(NO_SPACE, kind="no_space") from e
+        raise
 
 
 def _enqueue_on_commit(recording_ids: Iterable[int]) -> None:

@@ -1,4 +1,5 @@
 import argparse
+import errno
 import hashlib
 import json
 import os
@@ -129,7 +130,13 @@ class Command(BaseCommand):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as e:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+                raise CommandError(
+                    f"-o {path}: the disk is full ({size / 1e6:,.1f} MB written before it "
+                    "filled); the partial file is deleted. Free some space or export to "
+                    "another folder."
+                ) from None
             raise
         return size
