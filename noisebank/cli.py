@@ -10,6 +10,15 @@ Every Django management command also works directly: `noisebank seed --count 100
 `noisebank token create alice`, `noisebank migrate`, ...
 """
 
+import sys
+
+from noisebank.lib import stopping
+
+if sys.argv[1:2] == ["worker"]:
+    # First thing: a SIGTERM/SIGINT during start-up must end the worker with status 0, not
+    # kill it half-way (noisebank.lib.stopping).
+    stopping.install()
+
 import argparse
 import errno
 import os
@@ -17,9 +26,7 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -101,47 +108,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # called as main([...]), not argv
+        stopping.install()
     _setup_django()
-    from django.core.management import call_command
+    from noisebank.ops.worker import worker_main
 
-    from noisebank.exports.jobs import exports_cleanup
-    from noisebank.exports.tasks import EXPORT_QUEUE, ExportLane
-    from noisebank.ingest.chunks import uploads_sweep_expired
-    from noisebank.ingest.services import recordings_sweep_stale
-    from noisebank.ops.heartbeat import Heartbeat, new_worker_id
-    from noisebank.ops.metrics import connect_task_signals
-
-    # A worker that died mid-task left its recording in `processing`: recover those first.
-    requeued, failed = recordings_sweep_stale()
-    expired = uploads_sweep_expired()
-    if args.verbosity and (requeued or failed or expired):
-        print(
-            f"Recovered {requeued} interrupted recording(s), failed {failed}; "
-            f"removed {expired} expired upload(s).",
-            flush=True,
-        )
-    # Export jobs of a worker that died are failed (their partial files removed) before any
-    # new work; ExportLane then cleans up every NOISEBANK_EXPORT_CLEANUP_MINUTES.
-    cleaned = exports_cleanup()
-    if args.verbosity and (cleaned.stale or cleaned.expired):
-        print(
-            f"Failed {cleaned.stale} interrupted export job(s); expired {cleaned.expired}.",
-            flush=True,
-        )
-    connect_task_signals()
-    worker_id = new_worker_id()
-    with Heartbeat(worker_id), ExportLane(worker_id, args.interval):
-        call_command(
-            "db_worker",
-            queue_name="*",
-            exclude_queues=EXPORT_QUEUE,
-            interval=args.interval,
-            reload=False,
-            startup_delay=False,
-            worker_id=worker_id,
-            verbosity=args.verbosity,
-        )
-    return 0
+    return worker_main(interval=args.interval, verbosity=args.verbosity)
 
 
 def cmd_nginx_config(args: argparse.Namespace) -> int:
@@ -162,7 +134,7 @@ def cmd_nginx_config(args: argparse.Namespace) -> int:
 
 
 def _wait_until_up(
-    url: str, server: subprocess.Popen[bytes], stop: threading.Event, timeout: float = 60
+    url: str, server: subprocess.Popen[bytes], stop: stopping.SignalFlag, timeout: float = 60
 ) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not stop.is_set():
@@ -212,13 +184,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     # Ctrl-C (SIGINT to the whole process group) or a plain `kill` (SIGTERM to us alone) both
     # stop the demo: flag it here rather than rely on KeyboardInterrupt reaching us first.
-    stop = threading.Event()
+    stop = stopping.SignalFlag()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
 
     me = [sys.executable, "-m", "noisebank.cli"]
     server = subprocess.Popen([*me, "serve", "--host", args.host, "--port", str(args.port)])
-    worker = subprocess.Popen([*me, "worker", "--verbosity", "0"])
+    with stopping.blocked():  # a Ctrl-C at once still reaches the worker's handler: status 0
+        worker = subprocess.Popen([*me, "worker", "--verbosity", "0"])
     procs = [server, worker]
     url = f"http://{args.host}:{args.port}"
     if not _wait_until_up(f"{url}/healthz", server, stop):

@@ -367,6 +367,18 @@ def _batches(job: BulkChange, user: User) -> Iterator[tuple[list[int], int]]:
         last = ids[-1]
 
 
+def bulk_release(job_id: Any) -> bool:
+    """Put a running bulk change back in the queue: its worker stopped or died, and its task is
+    queued again (noisebank.ops.worker). Each batch was applied whole or not at all, and applying
+    a batch again changes nothing more, so the re-run starts from the first batch with fresh
+    counts (recordings the first run changed then count as unchanged)."""
+    return bool(
+        BulkChange.objects.filter(pk=job_id, status=BulkChange.Status.RUNNING).update(
+            status=BulkChange.Status.QUEUED, done=0, changed=0, unchanged=0, missing=0, requeued=0
+        )
+    )
+
+
 def bulk_run(job_id: Any) -> str:
     """Run a queued bulk change to its end; the status it ended in."""
     claimed = BulkChange.objects.filter(pk=job_id, status=BulkChange.Status.QUEUED).update(

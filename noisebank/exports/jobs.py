@@ -56,6 +56,7 @@ from noisebank.exports.services import (
     writer_for,
 )
 from noisebank.exports.source import Snapshot
+from noisebank.lib import stopping
 
 logger = logging.getLogger("noisebank.exports")
 
@@ -443,6 +444,7 @@ def _write(job: ExportJob, export: Export, name: str) -> tuple[str, int, str]:
         with part.open("wb") as f:
             last = monotonic()
             for chunk in export.chunks():
+                stopping.check()  # SIGTERM: the job goes back to the queue (job_release)
                 f.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
@@ -625,9 +627,10 @@ LOST_MESSAGE = "The task running this export ended without finishing it. Run the
 
 
 def job_check_stale(job: ExportJob) -> ExportJob:
-    """Mark a running job whose worker died as failed (the status read calls this)."""
+    """Queue again a running job whose worker died (failed if its task cannot be), and fail a
+    queued job whose task ended without it (the status read calls this)."""
     if job.status == Status.RUNNING and _is_stale(job, _alive_workers()):
-        _fail_stale(job, STOPPED_MESSAGE)
+        _requeue_or_fail_stale(job)
         job.refresh_from_db()
     elif job.status == Status.QUEUED and job.task_id and _task_ended(job.task_id):
         _fail_stale(job, LOST_MESSAGE)
@@ -654,9 +657,49 @@ def _alive_workers() -> set[str] | None:
         return None
 
 
+def _part_of(job_id: Any, fmt: str) -> Path | None:
+    return _part_path(f"{JOB_FOLDER}/{job_id}.{writer_extension(fmt)}")
+
+
+def job_release(job_id: Any) -> bool:
+    """Put a running job back in the queue, its partial file removed: its worker stopped or
+    died, and its task is being queued again (in the same transaction). Whether it was running."""
+    job = ExportJob.objects.filter(pk=job_id, status=Status.RUNNING).only("format").first()
+    if job is None:
+        return False
+    part = _part_of(job.pk, job.format)
+    if part is not None:
+        part.unlink(missing_ok=True)
+    changed = ExportJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+        status=Status.QUEUED, worker_id="", rows_done=0, bytes=0, heartbeat_at=timezone.now()
+    )
+    return bool(changed)
+
+
+def _requeue_or_fail_stale(job: ExportJob) -> None:
+    """A running job whose worker died: run again if its task can be queued again (the
+    heartbeat sweep of noisebank.ops.worker would do the same a little later), else failed."""
+    from django_tasks_db.models import DBTaskResult
+
+    if job.task_id:
+        try:
+            with transaction.atomic():
+                task = DBTaskResult.objects.filter(id=job.task_id, status="RUNNING")
+                if task.update(status="READY") and job_release(job.pk):
+                    logger.warning(
+                        "export job %s queued again: its worker stopped", job.pk,
+                        extra={"event": "export_job_requeued", "job": str(job.pk)},
+                    )  # fmt: skip
+                    return
+                transaction.set_rollback(True)
+        except (ValueError, DatabaseError):  # not a task id this backend knows
+            pass
+    _fail_stale(job, STOPPED_MESSAGE)
+
+
 def _fail_stale(job: ExportJob, message: str) -> None:
     # The partial file goes first: once the job reads failed, nothing of it is left.
-    part = _part_path(f"{JOB_FOLDER}/{job.pk}.{writer_extension(job.format)}")
+    part = _part_of(job.pk, job.format)
     if part is not None:
         part.unlink(missing_ok=True)
     changed = ExportJob.objects.filter(pk=job.pk, status=job.status).update(
@@ -684,15 +727,16 @@ def writer_content_type(fmt: str) -> str:
 
 
 def jobs_sweep_stale() -> int:
-    """Fail jobs whose worker died mid-run, and queued jobs whose task ended without running
-    them; their partial files are removed. The number of jobs marked failed."""
+    """Queue again the jobs whose worker died mid-run (or fail them, if their task cannot be
+    queued again), and fail queued jobs whose task ended without running them; partial files
+    are removed. The number of jobs recovered either way."""
     from django_tasks_db.models import DBTaskResult
 
     failed = 0
     alive = _alive_workers()
     for job in ExportJob.objects.filter(status=Status.RUNNING):
         if _is_stale(job, alive):
-            _fail_stale(job, STOPPED_MESSAGE)
+            _requeue_or_fail_stale(job)
             failed += 1
     queued = ExportJob.objects.filter(status=Status.QUEUED).exclude(task_id="")
     ids = {j.task_id: j for j in queued}

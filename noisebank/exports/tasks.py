@@ -3,12 +3,15 @@ for export jobs and a periodic cleanup, in threads of the worker process)."""
 
 import logging
 import threading
+from typing import Any
 
 from django.db import connection
 from django_tasks import TaskContext, task
 
 from noisebank.exports import jobs
 from noisebank.lib.env import env_int
+from noisebank.lib.stopping import WorkerStopped
+from noisebank.ops.worker import on_release
 
 logger = logging.getLogger("noisebank.exports")
 
@@ -26,16 +29,22 @@ def run_export_job(context: TaskContext, job_id: str) -> str:
     return jobs.job_run(job_id, worker_id=worker_ids[-1] if worker_ids else "")
 
 
+@on_release(run_export_job.module_path)
+def _release_job(args: list[Any], kwargs: dict[str, Any], lost: bool) -> None:
+    jobs.job_release(*args, **kwargs)
+
+
 class ExportLane:
-    """`with ExportLane(worker_id, interval): run the main worker` — a second django-tasks-db
-    worker loop, in a thread of the same process (same worker id), taking only export jobs; and a
-    thread running the export cleanup every `cleanup_seconds`. On leaving, the loop finishes the
-    job it is running, then both stop."""
+    """`lane.start()` … `lane.stop()` beside the main worker loop — a second worker loop, in a
+    thread of the same process (same worker id), taking only export jobs; and a thread running
+    the export cleanup every `cleanup_seconds`. A stop request (SIGTERM/SIGINT) reaches a
+    running job at its next progress save (every PROGRESS_SECONDS): the job goes back to the
+    queue with its task."""
 
     def __init__(
         self, worker_id: str, interval: float, cleanup_seconds: float = CLEANUP_MINUTES * 60
     ) -> None:
-        from django_tasks_db.management.commands.db_worker import Worker
+        from noisebank.ops.worker import Worker
 
         self.worker = Worker(
             queue_names=[EXPORT_QUEUE], interval=interval, batch=False, backend_name="default",
@@ -51,6 +60,8 @@ class ExportLane:
     def _jobs(self) -> None:
         try:
             self.worker.run()
+        except WorkerStopped:
+            pass  # the worker hands the job back as it leaves
         finally:
             connection.close()  # this thread's own
 
@@ -65,13 +76,20 @@ class ExportLane:
         finally:
             connection.close()
 
-    def __enter__(self) -> "ExportLane":
+    def start(self) -> None:
         for thread in self.threads:
             thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self, timeout: float | None = None) -> None:
         self.worker.running = False
         self._stop.set()
         for thread in self.threads:
-            thread.join()
+            if thread.is_alive():
+                thread.join(timeout)
+
+    def __enter__(self) -> "ExportLane":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

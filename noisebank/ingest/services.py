@@ -43,6 +43,7 @@ from noisebank.ingest.decode import AudioSource, open_audio
 from noisebank.ingest.forms import MetadataInvalid, RecordingMetadata, clean_metadata
 from noisebank.ingest.longterm import LongTerm
 from noisebank.ingest.uploads import max_upload_bytes, too_large_reason
+from noisebank.lib.stopping import WorkerStopped
 from noisebank.lib.zones import zone_or_none
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,8 @@ def recording_process(recording_id: int) -> str:
             "an admin can re-process it.",
         )
         return Recording.Status.FAILED
+    except WorkerStopped:
+        raise  # the worker hands the task back, and the recording with it (recording_release)
     except BaseException:
         # The worker is being stopped: hand the recording back instead of leaving it stuck.
         requeued = Recording.objects.filter(
@@ -393,37 +396,71 @@ def recordings_reprocess(recordings: Iterable[Recording]) -> Requeued:
     return Requeued(len(ids_with_audio), without_audio, busy)
 
 
-def recordings_sweep_stale() -> tuple[int, int]:
-    """Recover recordings left in `processing` by a worker that died: (re-queued, failed).
+def recording_release(recording_id: int, *, lost: bool) -> str | None:
+    """Undo the claim of a run that will not finish: its task goes back to the queue (the
+    worker calls this in the same transaction). A stopped worker's recording is simply pending
+    again; a lost worker's is queued again once, and failed the second time, so a file that
+    kills the worker (e.g. by running it out of memory) does not loop forever. The status it
+    ends in, or None if it was not processing."""
+    row = Recording.objects.filter(pk=recording_id, status=Recording.Status.PROCESSING)
+    error = row.values_list("error", flat=True).first()
+    if error is None:
+        return None
+    status: str = Recording.Status.PENDING
+    message = error
+    if lost:
+        status, message = _interrupted(error)
+    row.update(status=status, error=message, updated_at=timezone.now())
+    return status
 
-    A recording is stale once it has been processing for NOISEBANK_PROCESSING_TIMEOUT_S (far
-    longer than the longest allowed file takes). It is queued again once; if that run is lost
-    too (a file that kills the worker, e.g. by running it out of memory) it is marked failed,
-    so no file loops forever. Runs at every worker start and before every processing task.
+
+def _interrupted(error: str) -> tuple[str, str]:
+    if error.startswith(INTERRUPTED):
+        return Recording.Status.FAILED, (
+            f"{INTERRUPTED} twice (the worker stopped or ran out of memory while measuring "
+            "this file). The file is kept; an admin can re-process it."
+        )
+    return Recording.Status.PENDING, (
+        f"{INTERRUPTED} at {timezone.now():%Y-%m-%d %H:%M} UTC (the worker stopped); "
+        "it was queued again."
+    )
+
+
+def recordings_sweep_stale() -> tuple[int, int]:
+    """Recover recordings left in `processing` with no worker known to hold them: (re-queued,
+    failed). (A worker that dies is noticed by its heartbeat, and its task queued again with
+    the recording: noisebank.ops.worker.) This is the fallback for a recording whose task is
+    gone: once it has been processing for NOISEBANK_PROCESSING_TIMEOUT_S (far longer than the
+    longest allowed file takes) it is queued again once, failed the second time (recording_release).
+    Runs at every worker start and before every processing task.
     """
+    from django_tasks_db.models import DBTaskResult
+
+    from noisebank.ingest.tasks import process_recording
+
     cutoff = timezone.now() - timedelta(seconds=settings.NOISEBANK_PROCESSING_TIMEOUT_S)
     stale = Recording.objects.filter(status=Recording.Status.PROCESSING, updated_at__lt=cutoff)
+    candidates = list(stale.values_list("pk", "error"))
+    if not candidates:
+        return 0, 0
+    held = {
+        r["args"][0]
+        for r in DBTaskResult.objects.filter(
+            status="RUNNING", task_path=process_recording.module_path
+        ).values_list("args_kwargs", flat=True)
+        if r and r.get("args")
+    }
     requeued: list[int] = []
     failed = 0
-    for pk, error in stale.values_list("pk", "error"):
-        again = not error.startswith(INTERRUPTED)
-        if again:
-            new_error = (
-                f"{INTERRUPTED} at {timezone.now():%Y-%m-%d %H:%M} UTC (the worker stopped); "
-                "it was queued again."
-            )
-            new_status = Recording.Status.PENDING
-        else:
-            new_error = (
-                f"{INTERRUPTED} twice (the worker stopped or ran out of memory while measuring "
-                "this file). The file is kept; an admin can re-process it."
-            )
-            new_status = Recording.Status.FAILED
+    for pk, error in candidates:
+        if pk in held:
+            continue  # a worker holds its task: its heartbeat decides (ops.worker)
+        new_status, new_error = _interrupted(error)
         with transaction.atomic():
             changed = Recording.objects.filter(
                 pk=pk, status=Recording.Status.PROCESSING, updated_at__lt=cutoff
             ).update(status=new_status, error=new_error, updated_at=timezone.now())
-            if changed and again:
+            if changed and new_status == Recording.Status.PENDING:
                 requeued.append(pk)
                 _enqueue_on_commit([pk])
             elif changed:

@@ -11,6 +11,7 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from types import TracebackType
 
@@ -23,8 +24,9 @@ from noisebank.ops.models import WorkerHeartbeat
 log = logging.getLogger(__name__)
 
 INTERVAL = env_float("NOISEBANK_HEARTBEAT_SECONDS", 5.0)
-# A worker counts as alive when seen this recently: three missed beats, at least 30 s.
-ALIVE_WITHIN = max(30.0, 3 * INTERVAL)
+# A worker counts as alive when seen this recently: six beats (30 s at the default 5 s). Past
+# that, live workers queue its tasks again (noisebank.ops.worker.orphans_requeue).
+ALIVE_WITHIN = 6 * INTERVAL
 # Rows of workers that vanished without saying goodbye (killed, machine lost) are dropped after.
 PRUNE_AFTER = timedelta(minutes=10)
 
@@ -59,9 +61,9 @@ def alive_worker_ids() -> set[str]:
 
 def orphaned_tasks() -> int:
     """Tasks marked RUNNING by a worker whose heartbeat has stopped: its process died in the
-    middle of them (killed, machine lost). django-tasks-db never takes such a task up again; an
-    operator decides whether to enqueue it anew. (Only `noisebank worker` beats: a bare
-    `manage.py db_worker` would make its tasks look orphaned.)"""
+    middle of them (killed, machine lost). Any live `noisebank worker` queues them again within
+    a heartbeat, so a count that stays up means no worker is running. (Only `noisebank worker`
+    beats: a bare `manage.py db_worker` would make its tasks look orphaned.)"""
     from django_tasks_db.models import DBTaskResult
 
     alive = alive_worker_ids()
@@ -72,11 +74,18 @@ def orphaned_tasks() -> int:
 
 
 class Heartbeat:
-    """`with Heartbeat(worker_id): run the worker` — beats in a thread until the block ends."""
+    """`with Heartbeat(worker_id): run the worker` — beats in a thread until the block ends
+    (or `start()` … `stop()`). `on_beat` runs in that thread after each beat."""
 
-    def __init__(self, worker_id: str, interval: float = INTERVAL) -> None:
+    def __init__(
+        self,
+        worker_id: str,
+        interval: float = INTERVAL,
+        on_beat: Callable[[], object] | None = None,
+    ) -> None:
         self.worker_id = worker_id
         self.interval = interval
+        self.on_beat = on_beat
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
@@ -89,13 +98,32 @@ class Heartbeat:
                     # The database may be restarting; the worker itself will notice too.
                     log.warning("heartbeat failed: %s", e, extra={"worker_id": self.worker_id})
                     connection.close()
+                if self.on_beat is not None:
+                    try:
+                        self.on_beat()
+                    except Exception:  # never let it stop the beating
+                        log.exception("after the heartbeat", extra={"worker_id": self.worker_id})
+                        connection.close()
                 if self._stop.wait(self.interval):
                     return
         finally:
             connection.close()  # this thread's own connection
 
-    def __enter__(self) -> "Heartbeat":
+    def start(self) -> None:
+        beat(self.worker_id)  # written before the worker claims anything
         self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=min(self.interval + 1, 5))
+        try:
+            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+        except DatabaseError as e:
+            log.warning("could not remove the heartbeat row: %s", e)
+
+    def __enter__(self) -> "Heartbeat":
+        self.start()
         return self
 
     def __exit__(
@@ -104,9 +132,4 @@ class Heartbeat:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self.interval + 5)
-        try:
-            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
-        except DatabaseError as e:
-            log.warning("could not remove the heartbeat row: %s", e)
+        self.stop()

@@ -286,3 +286,43 @@ def test_a_reviewer_saving_a_recording_deleted_meanwhile_is_told_and_nothing_is_
     assert f"No recording {rec.noise_id}." in page and "deleted meanwhile" in page
     assert not m.Recording.objects.filter(noise_id=rec.noise_id).exists()
     assert not RecordingChange.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_change_whose_worker_died_is_run_again_to_the_end_by_the_next(
+    rita_client: Client, charlie: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from noisebank.ops.heartbeat import ALIVE_WITHIN
+    from noisebank.ops.worker import orphans_requeue
+
+    make_many_recordings(bulk.INLINE_MAX + 100, collector=charlie)
+    night = taxon(m.TimeOfDay, "Night")
+    with django_capture_on_commit_callbacks(execute=True):
+        page = apply(rita_client, scope="all", filters="", operation="set",
+                     set_time_of_day=str(night.pk))  # fmt: skip
+    job = page.context["job"]
+    # A worker claimed it, applied the first batch, and was killed.
+    long_ago = timezone.now() - timedelta(seconds=ALIVE_WITHIN + 5)
+    DBTaskResult.objects.update(status="RUNNING", started_at=long_ago, worker_ids=["killed"])
+    BulkChange.objects.filter(pk=job.pk).update(status="running")
+    first = list(m.Recording.objects.order_by("id").values_list("id", flat=True)[: bulk.BATCH])
+    with transaction.atomic():
+        bulk._apply(BulkChange.objects.get(pk=job.pk), job.user, first)
+
+    assert orphans_requeue() == 1
+    job.refresh_from_db()
+    assert (job.status, job.done) == ("queued", 0)
+    Worker(
+        queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+        max_tasks=None, worker_id="test-worker", excluded_queue_names=[],
+    ).run()  # fmt: skip
+    job.refresh_from_db()
+    assert (job.status, job.done) == ("done", 600)
+    assert job.changed + len(first) == 600 and job.unchanged == len(first)
+    assert m.Recording.objects.filter(time_of_day=night).count() == 600
+    assert RecordingChange.objects.filter(batch=job.pk).count() == 600  # each change once

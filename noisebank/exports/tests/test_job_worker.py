@@ -1,6 +1,7 @@
-"""Export jobs run by a real `noisebank worker` process: picked up, finished; killed mid-job,
-then failed by the next worker, its partial file removed and never offered."""
+"""Export jobs run by a real `noisebank worker` process: picked up, finished; killed or stopped
+mid-job, then run again to the end by the next worker, the partial file never offered."""
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -87,8 +88,9 @@ def test_a_worker_process_picks_up_and_finishes_a_job(
     assert b"".join(download.streaming_content).count(b"\r\n") == 501
 
 
-def test_a_killed_workers_job_is_failed_by_the_next_worker_and_never_offered(
-    alice: User, alice_client: Client, workers: Workers, export_root: Path
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_job_whose_worker_is_killed_or_stopped_is_run_again_by_the_next_worker(
+    alice: User, alice_client: Client, workers: Workers, export_root: Path, sig: int
 ) -> None:
     make_many_recordings(20_000, collector=alice)
     first = workers.start()
@@ -100,15 +102,22 @@ def test_a_killed_workers_job_is_failed_by_the_next_worker_and_never_offered(
     assert job.worker_id
     partials = list((export_root / "jobs").glob("*.part"))
     assert len(partials) == 1
-    first.send_signal(signal.SIGKILL)
-    first.wait(10)
-    assert ExportJob.objects.get(pk=job_id).status == "running"  # nobody has noticed yet
-    workers.start()
-    job = wait_for(job_id, "failed")
-    assert "worker" in job.error
-    assert not partials[0].exists()
+    first.send_signal(sig)
+    assert first.wait(WAIT_S) == (0 if sig == signal.SIGTERM else -sig)
+    job = ExportJob.objects.get(pk=job_id)
+    if sig == signal.SIGTERM:  # handed back as the worker left
+        assert (job.status, job.worker_id) == ("queued", "") and not partials[0].exists()
     assert alice_client.get(f"/api/v1/exports/{job_id}/download").status_code == 409
     assert alice_client.get(f"/api/v1/exports/{job_id}").json()["download_url"] is None
+    workers.start()
+    job = wait_for(job_id, "done", "failed")
+    assert (job.status, job.error) == ("done", "")
+    assert job.rows_total == job.rows_done == 20_000
+    assert list((export_root / "jobs").glob("*.part")) == []
+    download: Any = alice_client.get(f"/api/v1/exports/{job_id}/download")
+    body = b"".join(download.streaming_content)
+    assert (len(body), hashlib.sha256(body).hexdigest()) == (job.bytes, job.sha256)
+    assert body[:2] == b"PK"  # an XLSX (zip) file, whole
 
 
 def test_the_export_lane_takes_export_jobs_only(alice: User, alice_client: Client) -> None:

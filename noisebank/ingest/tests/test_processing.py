@@ -158,3 +158,58 @@ def test_a_recording_is_measured_once_even_if_queued_twice(charlie: User, tmp_pa
     run_worker()
     results = list(DBTaskResult.objects.values_list("return_value", flat=True))
     assert sorted(results) == ["ready", "skipped"]
+
+
+def test_a_recording_whose_worker_stopped_beating_is_queued_again_then_measured_once(
+    charlie: User, tmp_path: Path
+) -> None:
+    """No NOISEBANK_PROCESSING_TIMEOUT_MIN wait: the heartbeat tells the live workers."""
+    from noisebank.catalog.models import NoiseAnalysis
+    from noisebank.ops.heartbeat import ALIVE_WITHIN
+    from noisebank.ops.models import WorkerHeartbeat
+    from noisebank.ops.worker import orphans_requeue
+
+    rec = upload(write_audio(tmp_path / "a.wav"), charlie)
+    (task,) = DBTaskResult.objects.all()
+    lost_since = timezone.now() - timedelta(seconds=ALIVE_WITHIN + 5)
+    WorkerHeartbeat.objects.create(worker_id="lost", hostname="h", pid=1, seen_at=lost_since)
+    WorkerHeartbeat.objects.create(worker_id="alive", hostname="h", pid=2)
+
+    def claimed_by(worker_id: str) -> None:
+        DBTaskResult.objects.filter(pk=task.pk).update(
+            status="RUNNING", started_at=lost_since, worker_ids=[worker_id]
+        )
+        Recording.objects.filter(pk=rec.pk).update(status="processing")  # recently updated
+
+    claimed_by("alive")  # busy for a while, but beating: left alone
+    assert orphans_requeue() == 0 and recordings_sweep_stale() == (0, 0)
+    claimed_by("lost")
+    assert orphans_requeue() == 1
+    rec.refresh_from_db()
+    assert rec.status == "pending" and rec.error.startswith(INTERRUPTED)
+    assert DBTaskResult.objects.get().status == "READY"  # the same task, not a new one
+    assert orphans_requeue() == 0  # queued once
+
+    run_worker()
+    rec.refresh_from_db()
+    assert (rec.status, rec.error) == ("ready", "")
+    assert NoiseAnalysis.objects.filter(recording=rec).count() == 1
+    assert DBTaskResult.objects.get().return_value == "ready"
+
+
+def test_a_recording_whose_worker_is_lost_twice_is_failed_not_looped(
+    charlie: User, tmp_path: Path
+) -> None:
+    from noisebank.ops.heartbeat import ALIVE_WITHIN
+    from noisebank.ops.worker import orphans_requeue
+
+    rec = upload(write_audio(tmp_path / "a.wav"), charlie)
+    lost_since = timezone.now() - timedelta(seconds=ALIVE_WITHIN + 5)
+    for _ in range(2):
+        DBTaskResult.objects.update(status="RUNNING", started_at=lost_since, worker_ids=["gone"])
+        Recording.objects.filter(pk=rec.pk).update(status="processing")
+        assert orphans_requeue() == 1
+    rec.refresh_from_db()
+    assert rec.status == "failed" and "interrupted twice" in rec.error
+    run_worker()
+    assert DBTaskResult.objects.get().return_value == "skipped"

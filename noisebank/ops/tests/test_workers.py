@@ -1,6 +1,6 @@
-"""Several `noisebank worker` processes share one queue without running a task twice."""
+"""Several `noisebank worker` processes share one queue without running a task twice. (A killed
+worker's task is queued again by the others: test_worker_signals.)"""
 
-import signal
 from pathlib import Path
 
 import pytest
@@ -8,8 +8,6 @@ from django.db import connection
 from django.db.models import QuerySet
 from django_tasks_db.models import DBTaskResult
 
-from noisebank.ops.health import health
-from noisebank.ops.heartbeat import ALIVE_WITHIN, orphaned_tasks
 from noisebank.ops.models import WorkerHeartbeat
 from noisebank.ops.tests import tasks
 from noisebank.ops.tests.servers import (
@@ -60,64 +58,6 @@ def test_three_workers_run_thirty_tasks_each_exactly_once(tmp_path: Path) -> Non
     assert all(len(r.worker_ids) == 1 for r in results)  # claimed once, never re-run
     assert {r.worker_ids[0] for r in results} <= worker_ids
     assert WorkerHeartbeat.objects.count() == 0  # each said goodbye on SIGTERM
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_task_whose_worker_is_killed_is_not_run_again_and_is_reported_orphaned(
-    tmp_path: Path,
-) -> None:
-    """kill -9 in the middle of a task: django-tasks-db never hands it to another worker (so it
-    cannot run twice); it stays RUNNING, and once the dead worker's heartbeat is older than
-    ALIVE_WITHIN, /healthz and /metrics count it as orphaned for an operator to re-enqueue."""
-    if not on_postgres():
-        pytest.skip("workers share a queue on PostgreSQL (SKIP LOCKED); this runs in that pass")
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {tasks.RUNS_TABLE}")
-        cursor.execute(
-            f"CREATE TABLE {tasks.RUNS_TABLE} (n integer NOT NULL, pid integer NOT NULL)"
-        )
-    env = base_env(
-        tmp_path, DATABASE_URL=shared_test_database_url(), NOISEBANK_HEARTBEAT_SECONDS="0.5"
-    )
-    workers = [start_noisebank(f"worker-{i}", ["worker"], env, tmp_path / "logs") for i in range(2)]
-    release = tmp_path / "release"
-    try:
-        wait_until(lambda: WorkerHeartbeat.objects.count() == 2, "two heartbeats", workers)
-        held = tasks.hold.enqueue(0, str(release))
-        wait_until(lambda: runs() != [], "the held task to start", workers)
-        ((_, pid),) = runs()
-        (victim,) = [w for w in workers if w.popen.pid == pid]
-        (survivor,) = [w for w in workers if w is not victim]
-        victim.stop(signal.SIGKILL)
-        release.touch()  # nothing holds the task any more: only a re-run could record it again
-        for n in range(1, 6):
-            tasks.record_run.enqueue(n)
-        wait_until(
-            lambda: ours().filter(status="SUCCESSFUL").count() == 5,
-            "the survivor to run five more tasks",
-            [survivor],
-        )
-        assert orphaned_tasks() == 0  # its heartbeat is fresh yet: it might only be busy
-        wait_until(
-            lambda: orphaned_tasks() == 1,
-            f"the task to count as orphaned ({ALIVE_WITHIN:.0f} s without a heartbeat)",
-            [survivor],
-            timeout=ALIVE_WITHIN + 30,
-        )
-        report, status = health()
-    finally:
-        for w in workers:
-            w.stop()
-        release.touch()
-    assert sorted(n for n, _ in runs()) == [0, 1, 2, 3, 4, 5]  # the held task ran once, no more
-    assert {pid for n, pid in runs() if n} == {survivor.popen.pid}
-    result = DBTaskResult.objects.get(id=held.id)
-    assert result.status == "RUNNING" and len(result.worker_ids) == 1
-    assert status == 200 and report["status"] == "degraded"
-    assert report["workers"]["orphaned_tasks"] == 1
-    assert any("stopped in the middle" in p for p in report["problems"])
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE {tasks.RUNS_TABLE}")
 
 
 def ours() -> "QuerySet[DBTaskResult]":
