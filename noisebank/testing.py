@@ -177,7 +177,8 @@ AWKWARD_FLOATS = [
 
 def make_awkward_recordings(collector: User | None = None) -> list[m.Recording]:
     """Recordings whose values are hard to export: NULLs, empty text, awkward text and numbers,
-    fractional-second times, missing measurements, an uncalibrated one using its device's offset.
+    fractional-second times, missing measurements, uncalibrated ones using their device's typed
+    offset or its calibration.
     """
     device = taxon(m.Device, "Zoom H5 “field” unit", calibration_offset_db=122.5)
     mic = taxon(m.MicrophoneType, "MEMS, smartphone")
@@ -233,6 +234,12 @@ def make_awkward_recordings(collector: User | None = None) -> list[m.Recording]:
                 with_measurements=i % 7 != 3,
             )
         )
+    # A calibration of the device from the seventh day on: half its recordings are in it.
+    m.Calibration.objects.create(
+        device=device, nominal_db=94.0, measured_dbfs=-31.473125, offset_db=125.473125,
+        frequency_hz=1000.2, steadiness_db=0.03, steady_s=4.5, file="calibrations/awkward.wav",
+        valid_from=datetime(2025, 1, 6, 12, 0, 0, 500000, tzinfo=UTC),
+    )  # fmt: skip
     return recs
 
 

@@ -8,6 +8,7 @@ from noisebank.accounts.roles import (
     can_review,
     can_upload,
     is_admin,
+    may,
     role_of,
 )
 
@@ -17,6 +18,7 @@ def role_flags(request: HttpRequest) -> dict[str, Any]:
     return {
         "role": role_of(user).group_name,
         "can_upload": can_upload(user),
+        "can_calibrate": may(user, "calibrate"),
         "can_export": can_export(user),
         "can_review": can_review(user),
         "can_curate": can_curate(user),

@@ -57,6 +57,12 @@ ACTIONS: dict[str, Action] = {
         ),
         Action("upload", Role.COLLECTOR, "upload recordings (page, bulk page, API, CLI)"),
         Action(
+            "calibrate",
+            Role.COLLECTOR,
+            "calibrate a recording device from a recording of its calibrator (page, CLI); its "
+            "recordings from then on are measured again in dB SPL",
+        ),
+        Action(
             "own",
             Role.COLLECTOR,
             "one's own recordings in every review state (My recordings, their pages); edit them "

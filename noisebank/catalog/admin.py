@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from noisebank.catalog import models as m
 from noisebank.ingest.admin import reprocess_selected
@@ -63,10 +66,25 @@ admin.site.register(m.TimeOfDay, TaxonAdmin)
 admin.site.register(m.DatasetType, TaxonAdmin)
 
 
+class CalibrationInline(admin.TabularInline):
+    """Made on the calibration page (/calibrations/) or by `noisebank calibrate`: read-only."""
+
+    model = m.Calibration
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = (
+        "valid_from", "nominal_db", "measured_dbfs", "offset_db", "frequency_hz", "file",
+    )  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(m.Device)
 class DeviceAdmin(TaxonAdmin):
     list_display = ["name", "microphone_type", "calibration_offset_db"]
     list_select_related = ["microphone_type"]
+    inlines = [CalibrationInline]
 
 
 class AudioFeaturesInline(admin.StackedInline):

@@ -2,6 +2,7 @@
 
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -119,6 +120,62 @@ class Device(Taxon):
 
     class Meta(Taxon.Meta):
         constraints = [models.UniqueConstraint(fields=["name"], name="device_name_unique")]
+
+
+class Calibration(models.Model):
+    """A device's calibration from a recording of an acoustic calibrator (IEC 60942).
+
+    It applies to the device's recordings made from ``valid_from`` until the device's next
+    calibration, unless a recording has an offset of its own (``Recording.calibration_in_force``).
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="calibrations")
+    nominal_db = models.FloatField(help_text="The calibrator's level, dB SPL (94, 114, ...).")
+    measured_dbfs = models.FloatField(help_text="Unweighted RMS level of the steady tone.")
+    offset_db = models.FloatField(help_text="nominal_db - measured_dbfs: dB SPL = dBFS + offset.")
+    frequency_hz = models.FloatField()
+    steadiness_db = models.FloatField(help_text="Range of the 100 ms levels measured over.")
+    steady_s = models.FloatField(help_text="Seconds of steady tone measured over.")
+    valid_from = models.DateTimeField(help_text="When the calibrator was recorded.")
+    file = models.FileField(upload_to="calibrations/%Y/%m/", max_length=255)
+    original_filename = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the worker queued the recordings it covers for measuring again (once only).
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-valid_from", "-id"]
+        indexes = [
+            # The calibration covering a recording: WHERE device_id = ? AND valid_from <=
+            # recorded_at ORDER BY valid_from DESC, id DESC LIMIT 1 (detail page, worker, export).
+            models.Index(fields=["device", "valid_from", "id"], name="calibration_device_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"calibration {self.pk} of {self.device}, {self.valid_from:%Y-%m-%d %H:%M} UTC"
+
+
+@dataclass(frozen=True)
+class CalibrationInForce:
+    """The offset a recording's levels are in, and where it comes from."""
+
+    offset_db: float | None
+    source: str  # "recording", "calibration", "device" or "" (none: dBFS)
+    calibration: Calibration | None = None
+
+
+def covering_calibration(device_id: int, at: datetime | None) -> Calibration | None:
+    """The device's latest calibration made at or before ``at``; none when ``at`` is unknown."""
+    if at is None:
+        return None
+    return (
+        Calibration.objects.filter(device_id=device_id, valid_from__lte=at)
+        .order_by("-valid_from", "-id")
+        .first()
+    )
 
 
 def collector_code(username: str) -> str:
@@ -282,11 +339,22 @@ class Recording(models.Model):
 
     @property
     def effective_calibration_db(self) -> float | None:
+        return self.calibration_in_force().offset_db
+
+    def calibration_in_force(self) -> CalibrationInForce:
+        """Its own offset, else the device's calibration covering ``recorded_at``, else the
+        offset typed for the device, else none (levels in dBFS)."""
         if self.calibration_offset_db is not None:
-            return self.calibration_offset_db
-        if self.device is not None:
-            return self.device.calibration_offset_db
-        return None
+            return CalibrationInForce(self.calibration_offset_db, "recording")
+        device = self.device
+        if device is None:
+            return CalibrationInForce(None, "")
+        if device.pk is not None:
+            calibration = covering_calibration(device.pk, self.recorded_at)
+            if calibration is not None:
+                return CalibrationInForce(calibration.offset_db, "calibration", calibration)
+        typed = device.calibration_offset_db
+        return CalibrationInForce(typed, "" if typed is None else "device")
 
 
 class AudioFeatures(models.Model):

@@ -8,29 +8,60 @@ refreshes everything the worker derives).
 """
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from noisebank.catalog.models import Device, NoiseAnalysis, Recording
+from noisebank.catalog.models import Calibration, Device, NoiseAnalysis, Recording
 
 CALIBRATION = "calibration_offset_db"
 LEVEL_FIELDS = ("lzeq", "laeq", "lafmax", "lafmin", "la10", "la50", "la90", "mean_db", "max_db",
                 "min_db")  # fmt: skip
 
 
-def device_offsets() -> dict[int, float | None]:
-    return dict(Device.objects.values_list("pk", "calibration_offset_db"))
+class DeviceOffsets:
+    """Every device's calibrations and typed offset, read once for a batch of recordings: the
+    rule of ``Recording.calibration_in_force`` without a query per recording."""
+
+    def __init__(self, *, excluding: int | None = None) -> None:
+        self.typed: dict[int, float | None] = dict(
+            Device.objects.values_list("pk", "calibration_offset_db")
+        )
+        self.calibrations: dict[int, list[tuple[datetime, float]]] = {}
+        made = Calibration.objects.all()
+        if excluding is not None:
+            made = made.exclude(pk=excluding)
+        rows = made.order_by("valid_from", "id").values_list("device_id", "valid_from", "offset_db")
+        for device_id, valid_from, offset in rows:
+            self.calibrations.setdefault(device_id, []).append((valid_from, offset))
+
+    def offset(self, device_id: int, at: datetime | None) -> float | None:
+        if at is not None:
+            made = [
+                offset
+                for valid_from, offset in self.calibrations.get(device_id, [])
+                if valid_from <= at
+            ]
+            if made:
+                return made[-1]
+        return self.typed.get(device_id)
+
+
+def device_offsets() -> DeviceOffsets:
+    return DeviceOffsets()
 
 
 def effective_calibration(
-    rec: Recording, values: Mapping[str, Any], offsets: Mapping[int, float | None]
+    rec: Recording, values: Mapping[str, Any], offsets: DeviceOffsets
 ) -> float | None:
-    """The offset the levels are in: the recording's own, else its device's (as `values`
-    would set them)."""
+    """The offset the levels are in: the recording's own, else its device's calibration
+    covering its time, else the device's typed offset (as `values` would set them)."""
     own = values.get(CALIBRATION, rec.calibration_offset_db)
     if own is not None:
         return float(own)
     device_id = values.get("device", rec.device_id)
-    return None if device_id is None else offsets.get(device_id)
+    if device_id is None:
+        return None
+    return offsets.offset(device_id, values.get("recorded_at", rec.recorded_at))
 
 
 def levels_recalibrate(shifts: Mapping[int, tuple[float | None, float | None]]) -> int:

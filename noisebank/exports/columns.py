@@ -10,9 +10,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import CharField, Expression, F, FloatField, Func, TextField, Value
+from django.db.models import (
+    Case,
+    CharField,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, NullIf
 
+from noisebank.catalog.models import Calibration
 from noisebank.exports.engine.columns import Column, ColumnType
 from noisebank.lib.bands import BAND_CENTRES
 
@@ -65,6 +78,18 @@ class JsonText(Func):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return compiler.compile(self.source_expressions[0])
+
+
+def _device_calibration(field: str) -> Expression:
+    """A field of the calibration a recording's levels are in, when it is its device's
+    (Recording.calibration_in_force): none when the recording has its own offset."""
+    latest = Calibration.objects.filter(
+        device_id=OuterRef("device_id"), valid_from__lte=OuterRef("recorded_at")
+    ).order_by("-valid_from", "-id")
+    return Case(
+        When(calibration_offset_db__isnull=True, then=Subquery(latest.values(field)[:1])),
+        default=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -154,7 +179,9 @@ LOCATION: list[ExportColumn] = [
 MORE: list[ExportColumn] = [
     _col("freq_low_hz", "Lower frequency", "float", "analysis__freq_low_hz", "Hz", "Lower edge of the band holding 90 % of the energy."),
     _col("freq_high_hz", "Upper frequency", "float", "analysis__freq_high_hz", "Hz", "Upper edge of the band holding 90 % of the energy."),
-    _col("calibration_offset_db", "Calibration offset", "float", Coalesce("calibration_offset_db", "device__calibration_offset_db"), "dB", "dB SPL = dBFS + offset: the recording's own, else its device's; empty when uncalibrated."),
+    _col("calibration_offset_db", "Calibration offset", "float", Coalesce("calibration_offset_db", _device_calibration("offset_db"), "device__calibration_offset_db"), "dB", "dB SPL = dBFS + offset: the recording's own, else its device's calibration (calibration_id), else the offset typed for its device; empty when uncalibrated."),
+    _col("calibration_id", "Calibration", "integer", _device_calibration("id"), "", "The device calibration (from a calibrator recording) the levels are in: the device's latest made at or before recording_date. Empty when the recording has its own offset, its recording time is unknown, or none was made."),
+    _col("calibration_date", "Calibration date", "datetime", _device_calibration("valid_from"), "UTC", "When that calibration's calibrator was recorded: it covers the device's recordings from then until its next calibration."),
     _col("status", "Status", "text", "status", "", "Processing status: pending, processing, ready or failed."),
     _col("processing_error", "Processing error", "text", "error", "", "Why processing failed, if it did."),
     _col("review_state", "Review state", "text", "review_state", "", "submitted, accepted, rejected or changes_requested: whether a reviewer accepted it into the dataset."),
@@ -220,7 +247,7 @@ METADATA_NAMES = [
     "recording_date", "created_at", "updated_at", "region", "community", "category", "class",
     "subclass", "time_of_day", "microphone_type", "audio_file", "audio_size", "audio_duration",
     "sample_rate", "num_samples", "channels", "latitude", "longitude", "calibration_offset_db",
-    "status", "processing_error", "review_state", "sha256", "original_filename",
+    "calibration_id", "calibration_date", "status", "processing_error", "review_state", "sha256", "original_filename",
 ]  # fmt: skip
 ACOUSTIC_NAMES = [
     "noise_id", "unit", *(c.name for c in LEVELS[1:]), "mean_db", "max_db", "min_db", "std_db",

@@ -10,7 +10,9 @@ Calibration
     full-scale sine reads -3.01 dBFS. A recorder's calibration offset ``C`` (dB) turns that into
     sound pressure level re 20 µPa: ``L_SPL = L_dBFS + C``. Example: a 94.0 dB SPL (1 Pa)
     calibrator that reads -26.0 dBFS gives C = 120.0. Without an offset every level is in dBFS,
-    with one in dB SPL; ``Levels.unit`` says which.
+    with one in dB SPL; ``Levels.unit`` says which. Which offset a recording gets (its own, its
+    device's calibration from a calibrator recording, or the device's typed one) is
+    ``Recording.calibration_in_force``; ``calibrator`` reads the calibrator's tone.
 
 Levels (pyoctaveband 2.0.0, IEC 61672-1 and IEC 61260-1; see ``levels`` and ``bands``)
     - DC: each channel's mean over the whole recording (found by a first, cheap read) is taken

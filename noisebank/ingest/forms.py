@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from noisebank.catalog import models as m
+from noisebank.ingest.calibrator import standard_or_typed
 
 # Field name -> model, in the order a child may look up its parent.
 TAXONOMY_FIELDS: dict[str, type[Model]] = {
@@ -201,3 +202,24 @@ def clean_metadata(raw: Mapping[str, Any]) -> RecordingMetadata:
         raise MetadataInvalid(errors)
     fields = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
     return RecordingMetadata(fields)
+
+
+class CalibrationForm(forms.Form):
+    """The calibrator page and `noisebank calibrate`: which device, which level, since when."""
+
+    device = forms.CharField()
+    nominal = forms.CharField(help_text="94, 114, or the calibrator's level as typed (dB SPL).")
+    valid_from = forms.CharField(required=False)
+
+    def clean_device(self) -> Any:
+        return resolve(m.Device, self.cleaned_data["device"])
+
+    def clean_nominal(self) -> float:
+        try:
+            return standard_or_typed(self.cleaned_data["nominal"])
+        except ValueError as e:
+            raise forms.ValidationError(str(e)) from e
+
+    def clean_valid_from(self) -> datetime | None:
+        raw = self.cleaned_data.get("valid_from") or ""
+        return parse_recorded_at(raw) if raw.strip() else None

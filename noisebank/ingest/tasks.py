@@ -5,6 +5,7 @@ from typing import Any
 from django_tasks import task
 
 from noisebank.ingest import services
+from noisebank.ingest.calibrations import calibration_apply
 from noisebank.ops.worker import on_release
 
 
@@ -19,3 +20,9 @@ def process_recording(recording_id: int) -> str:
 @on_release(process_recording.module_path)
 def _release_recording(args: list[Any], kwargs: dict[str, Any], lost: bool) -> None:
     services.recording_release(*args, **kwargs, lost=lost)
+
+
+@task()
+def apply_calibration(calibration_id: int) -> str:
+    """Measure again the recordings a new device calibration covers."""
+    return calibration_apply(calibration_id)

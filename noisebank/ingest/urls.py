@@ -1,10 +1,11 @@
 from django.urls import path
 
-from noisebank.ingest import views
+from noisebank.ingest import calibration_views, views
 
 urlpatterns = [
     path("recordings/upload/", views.upload, name="recording-upload"),
     path("recordings/upload/bulk/", views.bulk_upload, name="recording-bulk-upload"),
+    path("calibrations/", calibration_views.calibrations, name="calibrations"),
     path("recordings/processing/", views.processing_status, name="processing-status"),
     path("recordings/<slug:noise_id>/", views.recording_detail, name="recording-detail"),
     path("recordings/<slug:noise_id>/audio", views.recording_audio, name="recording-audio"),

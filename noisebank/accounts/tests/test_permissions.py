@@ -138,6 +138,8 @@ CASES = [
     Case("recordings/upload/", "GET", "/recordings/upload/", "upload", 200),
     Case("recordings/upload/", "POST", "/recordings/upload/", "upload", 400),  # no file sent
     Case("recordings/upload/bulk/", "GET", "/recordings/upload/bulk/", "upload", 200),
+    Case("calibrations/", "GET", "/calibrations/", "calibrate", 200),
+    Case("calibrations/", "POST", "/calibrations/", "calibrate", 422),  # no file sent
     Case("recordings/processing/", "GET", "/recordings/processing/", "administer", 200),
     Case("recordings/<slug:noise_id>/", "GET", "/recordings/{acc}/", "browse", 200),
     Case("recordings/<slug:noise_id>/", "GET", "/recordings/{sub}/", "own", 200,

@@ -1,6 +1,7 @@
 """Bulk curation from the catalogue: preview, apply in batches (a task when large), the audit
 log, and the refusals (unknown taxon, contradictions, deleted meanwhile, a failing batch)."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,25 @@ def test_a_new_calibration_remeasures_audio_and_shifts_the_levels_of_the_rest(
           set_calibration_offset_db="none")  # fmt: skip
     a.refresh_from_db()
     assert (a.unit, a.laeq) == ("dBFS", -30.0)
+
+
+def test_moving_recordings_to_a_calibrated_device_takes_the_calibration_covering_their_time(
+    rita_client: Client, charlie: User
+) -> None:
+    kit = taxon(m.Device, "Calibrated kit", calibration_offset_db=100.0)
+    m.Calibration.objects.create(
+        device=kit, nominal_db=94.0, measured_dbfs=-26.0, offset_db=120.0, frequency_hz=1000.0,
+        steadiness_db=0.01, steady_s=5.0, valid_from=datetime(2026, 3, 1, tzinfo=UTC),
+        file="calibrations/k.wav",
+    )  # fmt: skip
+    after = make_recording(collector=charlie, recorded_at=datetime(2026, 3, 2, tzinfo=UTC),
+                           analysis={"unit": "dBFS", "laeq": -30.0})  # fmt: skip
+    before = make_recording(collector=charlie, recorded_at=datetime(2026, 2, 2, tzinfo=UTC),
+                            analysis={"unit": "dBFS", "laeq": -30.0})  # fmt: skip
+    apply(rita_client, scope="selected", noise_id=[after.noise_id, before.noise_id],
+          operation="set", set_device=str(kit.pk))  # fmt: skip
+    assert m.NoiseAnalysis.objects.get(recording=after).laeq == 90.0  # -30 + the calibration's
+    assert m.NoiseAnalysis.objects.get(recording=before).laeq == 70.0  # -30 + the typed offset
 
 
 def test_bulk_delete_removes_recordings_and_their_files_and_keeps_the_log(

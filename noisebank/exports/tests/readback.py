@@ -52,9 +52,8 @@ def reference_row(rec: m.Recording) -> dict[str, Any]:
     def lvl(attr: str) -> Any:
         return getattr(a, attr) if a is not None else None
 
-    calibration = rec.calibration_offset_db
-    if calibration is None and rec.device is not None:
-        calibration = rec.device.calibration_offset_db
+    in_force = rec.calibration_in_force()
+    device_calibration = in_force.calibration
     high, low = lvl("freq_high_hz"), lvl("freq_low_hz")
     row: dict[str, Any] = {
         "noise_id": rec.noise_id,
@@ -101,7 +100,9 @@ def reference_row(rec: m.Recording) -> dict[str, Any]:
         "longitude": rec.longitude,
         "freq_low_hz": low,
         "freq_high_hz": high,
-        "calibration_offset_db": calibration,
+        "calibration_offset_db": in_force.offset_db,
+        "calibration_id": device_calibration.pk if device_calibration else None,
+        "calibration_date": device_calibration.valid_from if device_calibration else None,
         "status": rec.status,
         "processing_error": rec.error,
         "review_state": rec.review_state,
