@@ -86,7 +86,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     except UnknownColumns as e:
         errors.append(ParamError("columns", str(e)))
     after = None
-    raw_cursor = request.GET.get("cursor", "")
+    raw_cursor = request.GET.get("cursor", "").strip()  # blank: not given
     if raw_cursor:
         try:
             after = read_list_cursor(raw_cursor)

@@ -194,7 +194,7 @@ def export_job_list(request: HttpRequest) -> HttpResponseBase:
         errors.append(
             ParamError("status", f"status={','.join(bad)}: use {', '.join(Status.values)}.")
         )
-    raw_size = request.GET.get("size", "50").strip()
+    raw_size = request.GET.get("size", "").strip() or "50"  # blank: not given
     if not (raw_size.isascii() and raw_size.isdigit() and 1 <= int(raw_size) <= LIST_MAX):
         errors.append(ParamError("size", f"size={raw_size}: a whole number, 1-{LIST_MAX}."))
     if errors:
