@@ -149,3 +149,15 @@ def test_percentiles_interpolate_between_ranks(alice: User) -> None:
     got = selection_stats(parse_filters(QueryDict("")))["duration_s"]
     assert (got["n"], got["min"], got["median"], got["max"]) == (5, 1.0, 3.0, 10.0)
     assert math.isclose(got["p10"], 1.4) and math.isclose(got["p90"], 7.6)  # 1 + 0.4; 4 + 0.6 * 6
+
+
+def test_stats_cost_a_fixed_number_of_queries_whatever_the_size(
+    catalogue: None, django_assert_num_queries: Any
+) -> None:
+    # count, audio, 5 breakdowns, the histogram, LAeq of 2 units and duration: an aggregate
+    # and 3 percentiles each
+    with django_assert_num_queries(20):
+        selection_stats(parse_filters(QueryDict("")))
+    ambience = parse_filters(QueryDict("category=Ambience"))  # the name is resolved here
+    with django_assert_num_queries(17):  # all of them dB SPL: no dBFS percentiles to read
+        selection_stats(ambience)
