@@ -32,6 +32,7 @@ import urllib.request
 from collections.abc import Sequence
 
 DEFAULT_HOST = "127.0.0.1"
+MAX_REQUEST_HEAD_BYTES = 128 * 1024  # request line and headers; nginx: large_client_header_buffers
 
 
 def _setup_django() -> None:
@@ -100,6 +101,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             proxy_headers=True,
             forwarded_allow_ips=os.environ.get("NOISEBANK_FORWARDED_ALLOW_IPS", "127.0.0.1"),
             lifespan="off",
+            # A request line may hold 1,000 noise_ids (catalog.filters.NOISE_ID_MAX): about
+            # 75 KB at the most, over h11's 16 KB default; nginx allows the same.
+            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         )
     finally:
         if own_metrics_dir:

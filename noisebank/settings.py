@@ -351,6 +351,9 @@ UPLOAD_ROOT = DATA_DIR / "uploads"
 FILE_UPLOAD_HANDLERS = ["noisebank.ingest.uploads.LimitedTemporaryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# A filter may list 1,000 noise_ids as 1,000 query parameters (catalog.filters.NOISE_ID_MAX),
+# with the other filters beside them: Django's default (1,000 fields) would refuse that link.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2_000
 FILE_UPLOAD_TEMP_DIR = str(UPLOAD_ROOT / "tmp")
 with contextlib.suppress(OSError):
     Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)

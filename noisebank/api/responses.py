@@ -187,3 +187,46 @@ class ManifestRow(Schema):
 
 class ManifestRows(Schema):
     rows: list[ManifestRow]
+
+
+class StatsGroup(Schema):
+    id: int | None = Field(
+        description="The taxon's id (null for status and unit, and for rows without a value)."
+    )
+    name: str | None = Field(description="Its name or value; null: rows without one.")
+    count: int
+
+
+class StatsBreakdown(Schema):
+    category: list[StatsGroup]
+    class_: list[StatsGroup] = Field(alias="class")
+    region: list[StatsGroup]
+    status: list[StatsGroup]
+    unit: list[StatsGroup] = Field(description="dBFS, dB SPL, or null: not measured.")
+
+
+class StatsBin(Schema):
+    low: float = Field(description="From this level (dB), included.")
+    high: float = Field(description="To this level (dB), excluded.")
+    count: int
+
+
+class Distribution(Schema):
+    n: int = Field(description="Rows holding a value.")
+    min: float | None
+    p10: float | None
+    median: float | None
+    p90: float | None
+    max: float | None
+
+
+class SelectionStats(Schema):
+    count: int = Field(description="Recordings matching the filters.")
+    by: StatsBreakdown = Field(description="Counts by each, largest first.")
+    laeq_histogram: dict[str, list[StatsBin]] = Field(
+        description="LAeq in 1 dB bins, for each unit (dBFS, dB SPL), lowest first."
+    )
+    laeq: dict[str, Distribution] = Field(description="LAeq (dB) of each unit.")
+    duration_s: Distribution = Field(description="Duration (s).")
+    audio_files: int = Field(description="Matching recordings with a stored audio file.")
+    audio_bytes: int = Field(description="Their total size (bytes; unknown sizes left out).")

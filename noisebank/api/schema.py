@@ -24,10 +24,15 @@ from noisebank.catalog.filters import (
     DURATION_BOUNDS,
     FILTER_PARAMETERS,
     HELP,
+    LATITUDE_BOUNDS,
     LEVEL_BOUNDS,
+    LONGITUDE_BOUNDS,
+    NOISE_ID_LENGTH,
+    NOISE_ID_MAX,
     Q_MAX_LENGTH,
     REVIEW_STATES,
     TAXON_PARAMETERS,
+    UNITS,
     ReviewAccess,
 )
 from noisebank.catalog.models import Recording
@@ -75,6 +80,30 @@ def filter_value_schema(name: str) -> tuple[dict[str, Any], bool]:
     return {"anyOf": [schema, BLANK]}, repeatable
 
 
+YES_NO = {"type": "string", "enum": ["yes", "no", "true", "false", "1", "0"]}
+# One or more public ids, separated by commas or white space (as pasted into the page's box).
+_ID = rf"[^\s,\u0000]{{1,{NOISE_ID_LENGTH}}}"
+NOISE_IDS = {"type": "string", "pattern": rf"^[\s,]*(?:{_ID}(?:[\s,]+{_ID})*)?[\s,]*$"}
+# bbox=west,south,east,north: decimal degrees in range, as catalog.filters.BBoxField reads
+# them (any leading zeros, an optional point and sign, white space around each). The schema
+# cannot say west <= east and south <= north: the server refuses other boxes with a 400 naming
+# bbox (the contract test orders its generated boxes).
+_DECIMALS = r"(?:\.[0-9]*)?"
+_LONGITUDE = rf"[+-]?(?:0*(?:180(?:\.0*)?|(?:1[0-7][0-9]|[1-9]?[0-9]){_DECIMALS})|\.[0-9]+)"
+_LATITUDE = rf"[+-]?(?:0*(?:90(?:\.0*)?|[1-8]?[0-9]{_DECIMALS})|\.[0-9]+)"
+BBOX = {
+    "type": "string",
+    "pattern": rf"^\s*{_LONGITUDE}\s*,\s*{_LATITUDE}\s*,\s*{_LONGITUDE}\s*,\s*{_LATITUDE}\s*$",
+}
+# In a JSON body (an export job's filters) the box may also be a list of four numbers.
+BBOX_LIST = {
+    "type": "array",
+    "prefixItems": [_number(LONGITUDE_BOUNDS), _number(LATITUDE_BOUNDS)] * 2,
+    "minItems": 4,
+    "maxItems": 4,
+}
+
+
 def _filter_schema(name: str) -> tuple[dict[str, Any], bool]:
     if name in TAXON_PARAMETERS:
         # An exact name or an id; the names (and ids) are filled in per request (see below).
@@ -90,8 +119,14 @@ def _filter_schema(name: str) -> tuple[dict[str, Any], bool]:
     if name == "review":
         # The states the caller may select: filled in per caller when the schema is served.
         return {"type": "string", "x-review": True}, True
-    if name == "clipped":
-        return {"type": "string", "enum": ["yes", "no", "true", "false", "1", "0"]}, False
+    if name in ("clipped", "has_audio", "calibrated"):
+        return YES_NO, False
+    if name == "unit":
+        return {"type": "string", "enum": list(UNITS)}, True
+    if name == "noise_id":
+        return NOISE_IDS, True
+    if name == "bbox":
+        return BBOX, False
     if name == "q":
         return {"type": "string", "maxLength": Q_MAX_LENGTH, "pattern": r"^[^\u0000]*$"}, False
     raise ValueError(f"no OpenAPI schema for the filter {name!r}: add one here")
@@ -101,7 +136,11 @@ def filter_parameters() -> list[dict[str, Any]]:
     params = []
     for name in FILTER_PARAMETERS:
         schema, repeatable = filter_value_schema(name)
-        params.append(query_param(name, HELP[name], schema, array=repeatable))
+        param = query_param(name, HELP[name], schema, array=repeatable)
+        if name == "noise_id":
+            # At most NOISE_ID_MAX ids in all; a value may hold several, which no schema counts.
+            param["schema"]["maxItems"] = NOISE_ID_MAX
+        params.append(param)
     return params
 
 

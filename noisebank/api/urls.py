@@ -7,6 +7,7 @@ from noisebank.api.auth import API_AUTH
 from noisebank.api.errors import COMMON, install_handlers
 from noisebank.api.recordings import router as recordings_router
 from noisebank.api.schema import ContractAPI
+from noisebank.api.stats import router as stats_router
 from noisebank.exports.api import router as exports_router
 from noisebank.ingest.api import register as register_ingest
 
@@ -47,3 +48,4 @@ def me(request: HttpRequest) -> Me:
 register_ingest(recordings_router)
 api.add_router("/", recordings_router)
 api.add_router("/", exports_router)
+api.add_router("/", stats_router)

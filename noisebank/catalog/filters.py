@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -43,7 +44,20 @@ RANGES = (("laeq_min", "laeq_max"), ("duration_min", "duration_max"))
 LEVEL_BOUNDS = (-200.0, 200.0)
 Q_MAX_LENGTH = 200
 DURATION_BOUNDS = (0.0, 1_000_000.0)
-REPEATABLE = {*TAXON_PARAMETERS, "status", "review"}
+REPEATABLE = {*TAXON_PARAMETERS, "status", "unit", "review", "noise_id"}
+UNITS: tuple[str, ...] = tuple(m.NoiseAnalysis.Unit.values)
+# noise_id=: one or more public ids a value (separated by commas or white space, as pasted
+# into the page's box), at most this many in all: a bound on the query's IN list.
+NOISE_ID_MAX = 1000
+NOISE_ID_LENGTH = m.Recording._meta.get_field("noise_id").max_length or 64
+NOISE_ID_SEPARATORS = re.compile(r"[\s,]+")
+# Parameters whose one value is a comma-separated list (a JSON body may give it as a list).
+LIST_VALUED = {"bbox"}
+# A coordinate as written in decimal degrees: digits, an optional point, an optional sign (no
+# exponent, no inf/nan).
+DECIMAL_DEGREES = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+LONGITUDE_BOUNDS = (-180.0, 180.0)
+LATITUDE_BOUNDS = (-90.0, 90.0)
 REVIEW_STATES: tuple[str, ...] = tuple(m.Recording.Review.values)
 DEFAULT_REVIEW: tuple[str, ...] = (m.Recording.Review.ACCEPTED.value,)
 ALL_REVIEW = "all"  # review=all: every state the caller may see
@@ -95,6 +109,17 @@ class FilterError(ValueError):
 
 
 @dataclass(frozen=True)
+class BBox:
+    """A box of longitude/latitude in decimal degrees (WGS 84), edges included; west <= east
+    and south <= north (a box across the antimeridian is refused: ask for each side)."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+
+@dataclass(frozen=True)
 class RecordingFilter:
     """A parsed, validated selection of recordings. Empty means everything."""
 
@@ -109,6 +134,11 @@ class RecordingFilter:
     duration_max: float | None = None
     statuses: tuple[str, ...] = ()
     clipped: bool | None = None  # True: more than 0.1 % clipped samples; False: measured, not
+    has_audio: bool | None = None  # True: an audio file is stored
+    units: tuple[str, ...] = ()  # NoiseAnalysis.Unit values, any of which matches
+    calibrated: bool | None = None  # True: its own calibration offset or its device's
+    bbox: BBox | None = None
+    noise_ids: tuple[str, ...] = ()
     review_states: tuple[str, ...] = DEFAULT_REVIEW
     # Set for a collector: states other than accepted are limited to this collector's recordings.
     review_owner: int | None = None
@@ -205,6 +235,78 @@ class ReviewField(forms.Field):
         return tuple(sorted(set(values)))
 
 
+class UnitField(forms.Field):
+    """dBFS or dB SPL (any case)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def clean(self, value: Any) -> tuple[str, ...]:
+        by_key = {u.casefold(): u for u in UNITS}
+        values = [v.strip() for v in value or [] if v.strip()]
+        for v in values:
+            if v.casefold() not in by_key:
+                raise ValidationError(f"{v!r} is not one of {' or '.join(UNITS)}")
+        return tuple(u for u in UNITS if u.casefold() in {v.casefold() for v in values})
+
+
+class NoiseIdField(forms.Field):
+    """Public ids, any of which matches; a value may hold several, separated by commas or
+    white space."""
+
+    widget = forms.MultipleHiddenInput
+
+    def clean(self, value: Any) -> tuple[str, ...]:
+        ids = [i for v in value or [] for i in NOISE_ID_SEPARATORS.split(v) if i]
+        for i in ids:
+            if len(i) > NOISE_ID_LENGTH:
+                raise ValidationError(
+                    f"{i[:20]!r}… is longer than a noise_id can be ({NOISE_ID_LENGTH} characters)"
+                )
+            if "\x00" in i:
+                raise ValidationError("a noise_id cannot hold a NUL character")
+        unique = tuple(sorted(set(ids)))
+        if len(unique) > NOISE_ID_MAX:
+            raise ValidationError(
+                f"{len(unique):,} ids given; at most {NOISE_ID_MAX:,} at a time (for more, "
+                "export by another filter or in several parts)"
+            )
+        return unique
+
+
+class BBoxField(forms.Field):
+    """west,south,east,north in decimal degrees."""
+
+    def clean(self, value: Any) -> BBox | None:
+        text = (value or "").strip()
+        if not text:
+            return None
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != 4:
+            raise ValidationError(
+                "must be four numbers, west,south,east,north in decimal degrees "
+                "(e.g. -0.3,5.5,0.1,5.8)"
+            )
+        numbers = []
+        for name, part in zip(("west", "south", "east", "north"), parts, strict=True):
+            if not DECIMAL_DEGREES.fullmatch(part):
+                raise ValidationError(f"{name} {part!r} is not a number in decimal degrees")
+            low, high = LATITUDE_BOUNDS if name in ("south", "north") else LONGITUDE_BOUNDS
+            # Compared exactly: 180.0000000000000001 is beyond 180, as a float would not say.
+            if not low <= Decimal(part) <= high:
+                kind = "latitude" if name in ("south", "north") else "longitude"
+                raise ValidationError(f"{name} {part[:30]} is not a {kind} ({low:g} to {high:g})")
+            numbers.append(float(part))
+        box = BBox(*numbers)
+        if box.west > box.east:
+            raise ValidationError(
+                f"west {parts[0]} is east of east {parts[2]}: a box across the antimeridian "
+                "(180°) is not supported; ask for each side of it separately"
+            )
+        if box.south > box.north:
+            raise ValidationError(f"south {parts[1]} is north of north {parts[3]}")
+        return box
+
+
 class MomentField(forms.Field):
     """An ISO 8601 date or date-time; a date means the whole day, UTC."""
 
@@ -295,6 +397,11 @@ class RecordingFilterForm(forms.Form):
     duration_max = NumberField(*DURATION_BOUNDS, "s")
     status = StatusField(required=False)
     clipped = YesNoField(required=False)
+    has_audio = YesNoField(required=False)
+    unit = UnitField(required=False)
+    calibrated = YesNoField(required=False)
+    bbox = BBoxField(required=False)
+    noise_id = NoiseIdField(required=False)
     review = ReviewField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -332,6 +439,11 @@ FILTER_PARAMETERS: tuple[str, ...] = (
     "duration_max",
     "status",
     "clipped",
+    "has_audio",
+    "unit",
+    "calibrated",
+    "bbox",
+    "noise_id",
     "review",
 )
 
@@ -351,6 +463,16 @@ HELP: dict[str, str] = {
     "duration_max": "Duration at most (seconds, 0 to 1,000,000).",
     "status": "Processing status: pending, processing, ready or failed; repeat for several.",
     "clipped": "yes: recordings with more than 0.1 % clipped samples; no: measured, not clipped.",
+    "has_audio": "yes: recordings with a stored audio file; no: metadata only.",
+    "unit": "Unit of the measured levels: dBFS (uncalibrated) or dB SPL (calibrated); repeat "
+    "for either.",
+    "calibrated": "yes: recordings with a calibration offset, their own or their device's "
+    "(levels in dB SPL once measured); no: neither.",
+    "bbox": "Location within west,south,east,north (decimal degrees, WGS 84; longitude -180 to "
+    "180, latitude -90 to 90; the edges included). West must not be east of east: for a box "
+    "across the antimeridian ask for each side.",
+    "noise_id": f"Public ids (noise_id), exact; repeat, or separate them with commas or white "
+    f"space; at most {NOISE_ID_MAX:,} in all.",
     "review": "Review state: submitted, accepted, rejected, changes_requested, or all; repeat "
     "for several. Default: accepted. Other states need the reviewer or admin role (a collector "
     "sees their own recordings in them).",
@@ -419,6 +541,11 @@ def parse_filters(
         duration_max=data.get("duration_max"),
         statuses=data.get("status") or (),
         clipped=data.get("clipped"),
+        has_audio=data.get("has_audio"),
+        units=data.get("unit") or (),
+        calibrated=data.get("calibrated"),
+        bbox=data.get("bbox"),
+        noise_ids=data.get("noise_id") or (),
         review_states=review_states,
         review_owner=access.own if set(review_states) - set(DEFAULT_REVIEW) else None,
         params=kept,

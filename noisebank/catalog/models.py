@@ -223,6 +223,31 @@ class RecordingQuerySet(models.QuerySet["Recording"]):
             q &= (
                 clipped if f.clipped else Q(analysis__clipped_share__lte=checks.CLIPPED_SHARE_LIMIT)
             )
+        if f.has_audio is not None:
+            q &= ~Q(audio="") if f.has_audio else Q(audio="")
+        if f.units:
+            q &= Q(analysis__unit__in=f.units)
+        if f.calibrated is not None:
+            # Recording.effective_calibration_db: its own offset, else its device's.
+            q &= (
+                Q(calibration_offset_db__isnull=False)
+                | Q(device__calibration_offset_db__isnull=False)
+                if f.calibrated
+                else Q(
+                    calibration_offset_db__isnull=True, device__calibration_offset_db__isnull=True
+                )
+            )
+        if f.bbox is not None:
+            q &= Q(latitude__gte=f.bbox.south, latitude__lte=f.bbox.north)
+            within = Q(longitude__gte=f.bbox.west, longitude__lte=f.bbox.east)
+            # -180 and 180 are one meridian: a box reaching either edge holds points on both.
+            if f.bbox.east == 180:
+                within |= Q(longitude=-180)
+            if f.bbox.west == -180:
+                within |= Q(longitude=180)
+            q &= within
+        if f.noise_ids:
+            q &= Q(noise_id__in=f.noise_ids)
         if set(f.review_states) != set(Recording.Review.values):
             q &= Q(review_state__in=f.review_states)
         if f.review_owner is not None and set(f.review_states) != {Recording.Review.ACCEPTED}:

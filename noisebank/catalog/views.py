@@ -17,6 +17,7 @@ from noisebank.catalog import models as m
 from noisebank.catalog.counts import cached_count
 from noisebank.catalog.filters import (
     FILTER_PARAMETERS,
+    NOISE_ID_MAX,
     TAXON_PARAMETERS,
     FilterError,
     ParamError,
@@ -162,14 +163,26 @@ def filter_choices(request: HttpRequest) -> dict[str, dict[str, Any]]:
                 for pk, name, parent in c["options"]
             ],
         }
-    for param, states in (("status", m.Recording.Status), ("review", m.Recording.Review)):
+    for param, states in (
+        ("status", m.Recording.Status),
+        ("review", m.Recording.Review),
+        ("unit", m.NoiseAnalysis.Unit),
+    ):
+        # A unit is shown as written (its choice label would be "Db Spl").
+        labels = states.values if param == "unit" else states.labels
         wanted = _selected(request.GET.getlist(param))
         built[param] = {
             "multiple": len(wanted) > 1,
             "parent": "",
             "options": [
-                {"value": v, "label": label, "parent": "", "selected": v in wanted, "hidden": False}
-                for v, label in states.choices
+                {
+                    "value": v,
+                    "label": label,
+                    "parent": "",
+                    "selected": v.casefold() in wanted,
+                    "hidden": False,
+                }
+                for v, label in zip(states.values, labels, strict=True)
             ],
         }
     return built
@@ -253,7 +266,12 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     sort_param = f"{'-' if descending else ''}{sort_key}"
     context: dict[str, Any] = {
         "choices": filter_choices(request),
-        "values": {p: request.GET.get(p, "") for p in FILTER_PARAMETERS},
+        "values": {
+            **{p: request.GET.get(p, "") for p in FILTER_PARAMETERS},
+            # Repeatable, shown in one box: every value, a line each.
+            "noise_id": "\n".join(request.GET.getlist("noise_id")),
+        },
+        "noise_id_max": NOISE_ID_MAX,
         "sort": sort_param,
         "sorts": [(k, s.label) for k, s in SORTS.items()],
         "size": size,

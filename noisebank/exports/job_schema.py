@@ -10,9 +10,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from noisebank.api.schema import BLANK, _template_pattern, filter_value_schema
+from noisebank.api.schema import BBOX_LIST, BLANK, _template_pattern, filter_value_schema
 from noisebank.catalog.filters import (
     FILTER_PARAMETERS,
+    LIST_VALUED,
     ParamError,
 )
 from noisebank.exports.columns import COLUMNS, PRESETS
@@ -30,6 +31,8 @@ from noisebank.exports.services import FORMATS
 
 def _filter_value(name: str) -> dict[str, Any]:
     one, repeatable = filter_value_schema(name)
+    if name in LIST_VALUED:  # bbox: "west,south,east,north" or [west, south, east, north]
+        return {"anyOf": [one, BBOX_LIST]}
     return {"anyOf": [one, {"type": "array", "items": one}]} if repeatable else one
 
 

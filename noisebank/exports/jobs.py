@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from time import monotonic
 from typing import Any
@@ -38,6 +39,7 @@ from django.utils import timezone
 
 from noisebank.accounts.roles import review_access
 from noisebank.catalog.filters import (
+    LIST_VALUED,
     FilterError,
     ParamError,
     RecordingFilter,
@@ -121,6 +123,15 @@ def _filter_params(raw: Any) -> dict[str, list[str]]:
         items = parse_qsl(raw.lstrip("?"), keep_blank_values=True)
     elif isinstance(raw, Mapping):
         for key, value in raw.items():
+            if key in LIST_VALUED and isinstance(value, list):  # bbox: [west, south, east, north]
+                numbers = [
+                    v for v in value if isinstance(v, int | float) and not isinstance(v, bool)
+                ]
+                if len(numbers) != len(value) or len(value) != 4:
+                    raise FilterError(
+                        [ParamError(str(key), f"{key}: a list of four numbers, or text.")]
+                    )
+                value = ",".join(format(Decimal(str(v)), "f") for v in value)  # not 1e-05
             for v in value if isinstance(value, list) else [value]:
                 if not isinstance(v, str | int | float) or isinstance(v, bool):
                     raise FilterError([ParamError(str(key), f"{key}: give text or numbers.")])

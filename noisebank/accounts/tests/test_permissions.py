@@ -103,6 +103,7 @@ CASES = [
     Case("api/v1/recordings/dataset.zip", "GET", "/api/v1/recordings/dataset.zip", "export", 200),
     Case("api/v1/recordings/export.<fmt>", "GET", "/api/v1/recordings/export.xls", "export", 404),
     Case("api/v1/columns", "GET", "/api/v1/columns", "browse", 200),
+    Case("api/v1/stats", "GET", "/api/v1/stats", "browse", 200),
     Case("api/v1/recordings/<slug:noise_id>", "GET", "/api/v1/recordings/{acc}", "browse", 200),
     Case("api/v1/recordings/<slug:noise_id>", "GET", "/api/v1/recordings/{sub}", "own", 200,
          only=OWN_SUBMITTED),

@@ -108,6 +108,13 @@ def test_anonymous_client_gets_401(client: Client, db: None) -> None:
         ("columns=nope", "columns"),
         ("laeq_min=x", "laeq_min"),
         ("page=2", "page"),
+        ("has_audio=perhaps", "has_audio"),
+        ("calibrated=2", "calibrated"),
+        ("unit=dBA", "unit"),
+        ("bbox=170,0,-170,10", "bbox"),
+        ("bbox=0,-91,1,0", "bbox"),
+        ("bbox=1,2,3", "bbox"),
+        ("noise_id=" + "N" * 65, "noise_id"),
     ],
 )
 def test_bad_parameters_are_400_naming_them(
@@ -116,6 +123,11 @@ def test_bad_parameters_are_400_naming_them(
     response = alice_client.get(f"/api/v1/recordings?{query}")
     assert response.status_code == 400
     assert [e["param"] for e in response.json()["errors"]] == [param]
+
+
+def test_a_blank_cursor_is_the_first_page(alice_client: Client, recs: list[m.Recording]) -> None:
+    body = alice_client.get("/api/v1/recordings?size=4&cursor=%20%0B%0A").json()
+    assert body["results"] == alice_client.get("/api/v1/recordings?size=4").json()["results"]
 
 
 def test_openapi_documents_the_filters(alice_client: Client, db: None) -> None:
@@ -127,6 +139,18 @@ def test_openapi_documents_the_filters(alice_client: Client, db: None) -> None:
             f"export_recordings_{fmt}"
         )
     assert "/api/v1/recordings/dataset.zip" in schema["paths"]
+
+
+def test_openapi_documents_the_new_filters(alice_client: Client, db: None) -> None:
+    schema = alice_client.get("/api/v1/openapi.json").json()
+    params = {p["name"]: p for p in schema["paths"]["/api/v1/recordings"]["get"]["parameters"]}
+    assert params["unit"]["schema"]["items"]["anyOf"][0]["enum"] == ["dBFS", "dB SPL"]
+    assert params["has_audio"]["schema"]["anyOf"][0]["enum"][:2] == ["yes", "no"]
+    assert params["calibrated"]["schema"]["anyOf"][0]["enum"][:2] == ["yes", "no"]
+    bbox = params["bbox"]
+    assert bbox["schema"]["anyOf"][0]["pattern"].startswith("^")  # west,south,east,north
+    assert params["noise_id"]["schema"]["maxItems"] == 1000
+    assert "antimeridian" in bbox["description"]
 
 
 def test_the_same_bad_number_is_refused_by_the_list_the_page_and_the_export(

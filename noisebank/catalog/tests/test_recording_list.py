@@ -237,6 +237,39 @@ def test_the_form_shows_the_filters_of_the_url(
     assert '<option value="failed" selected>' in html
 
 
+def test_the_new_filters_narrow_the_page_and_the_form_keeps_them(
+    alice_client: Client, varied: dict[str, Recording]
+) -> None:
+    a, b = varied["a"], varied["b"]
+    Recording.objects.filter(pk=a.pk).update(
+        latitude=5.6, longitude=-0.2, audio="audio/a.wav", calibration_offset_db=110.0
+    )
+    m.NoiseAnalysis.objects.filter(recording=b).update(unit=m.NoiseAnalysis.Unit.DBFS)
+    for query, expected in [
+        ("has_audio=yes", "a"),
+        ("has_audio=no", "bc"),
+        ("calibrated=yes", "a"),
+        ("unit=dBFS", "b"),
+        ("bbox=-1,5,0,6", "a"),
+        (f"noise_id={a.noise_id}%0D%0A{b.noise_id}", "ab"),
+    ]:
+        response = alice_client.get("/recordings/?" + query)
+        assert sorted(ids_on(response)) == sorted(varied[k].noise_id for k in expected), query
+    html = alice_client.get(
+        "/recordings/?has_audio=no&calibrated=yes&unit=dB+SPL&bbox=-1,5,0,6"
+        f"&noise_id={a.noise_id},{b.noise_id}&noise_id=NSE-X"
+    ).content.decode()
+    assert '<option value="no" selected>Without audio (metadata only)</option>' in html
+    assert '<option value="yes" selected>Calibrated (own or device offset)</option>' in html
+    assert '<option value="dB SPL" selected>dB SPL</option>' in html
+    assert 'name="bbox" value="-1,5,0,6"' in html
+    assert f">{a.noise_id},{b.noise_id}\nNSE-X</textarea>" in html
+    refused = alice_client.get("/recordings/?bbox=170,0,-170,10")
+    assert refused.status_code == 400
+    assert "a box across the antimeridian (180°) is not supported" in refused.content.decode()
+    assert 'name="bbox" value="170,0,-170,10" placeholder' in refused.content.decode()
+
+
 def test_child_selects_list_only_the_chosen_parents_children(
     alice_client: Client, varied: dict[str, Recording]
 ) -> None:

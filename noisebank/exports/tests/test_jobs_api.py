@@ -116,6 +116,57 @@ def test_filters_are_an_object_with_lists_for_repeated_ones(
     assert typed["filters"] == [["laeq_min", "0"], ["laeq_max", "200"]]
 
 
+def test_a_job_with_the_new_filters_holds_what_the_list_shows(
+    alice_client: Client, catalogue: list[m.Recording]
+) -> None:
+    m.Recording.objects.filter(pk=catalogue[0].pk).update(
+        latitude=5.5, longitude=-0.25, audio="audio/a.wav", calibration_offset_db=100.0
+    )
+    m.Recording.objects.filter(pk__in=[r.pk for r in catalogue[1:3]]).update(
+        latitude=6.0, longitude=0.0, audio="audio/b.wav"
+    )
+    ids = [r.noise_id for r in catalogue]
+    filters = {
+        "bbox": [-0.25, 5.5, 0, 6.0],  # a list in JSON: west, south, east, north; edges included
+        "has_audio": "yes",
+        "unit": ["dB SPL"],
+        "calibrated": "no",
+        "noise_id": [f"{ids[0]},{ids[1]}", ids[2], ids[3]],
+    }
+    job = exported(alice_client, {"format": "csv", "filters": filters, "columns": ["noise_id"]})
+    assert job["status"] == "done"
+    listed = alice_client.get(
+        "/api/v1/recordings",
+        {"bbox": "-0.25,5.5,0,6", "has_audio": "yes", "unit": "dB SPL", "calibrated": "no",
+         "noise_id": [f"{ids[0]},{ids[1]}", ids[2], ids[3]], "columns": "noise_id"},
+    ).json()  # fmt: skip
+    rows = body_of(alice_client.get(job["download_url"])).decode().splitlines()[1:]
+    assert sorted(rows) == sorted(r["noise_id"] for r in listed["results"]) == sorted(ids[1:3])
+    assert job["rows_total"] == listed["count"] == 2
+    assert job["manifest"]["filters"] == {
+        "has_audio": "yes",
+        "unit": ["dB SPL"],
+        "calibrated": "no",
+        "bbox": "-0.25,5.5,0,6.0",
+        "noise_id": [f"{ids[0]},{ids[1]}", ids[2], ids[3]],
+        "review": ["accepted"],
+    }
+
+
+def test_a_box_across_the_antimeridian_is_refused_with_a_reason(
+    alice_client: Client, catalogue: list[m.Recording]
+) -> None:
+    response = post(alice_client, {"format": "csv", "filters": {"bbox": [170, -20, -170, -10]}})
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["param"] == "bbox"
+    assert "a box across the antimeridian (180°) is not supported" in error["message"]
+    response = post(alice_client, {"format": "csv", "filters": {"bbox": [1, 2, "x", 4]}})
+    message = "bbox: a list of four numbers, or text."
+    assert response.json()["errors"] == [{"param": "bbox", "message": message}]
+    assert not ExportJob.objects.exists()
+
+
 def test_a_download_resumes_with_range(alice_client: Client, catalogue: list[m.Recording]) -> None:
     job = exported(alice_client, {"format": "csv", "columns": "all"})
     whole = body_of(alice_client.get(job["download_url"]))
@@ -355,6 +406,8 @@ def test_the_list_finds_the_newest_unfinished_job(
     assert [j["id"] for j in unfinished["results"]] == [queued["id"]]
     everything = alice_client.get("/api/v1/exports").json()["results"]
     assert [j["id"] for j in everything] == [queued["id"], done["id"]]
+    blank = alice_client.get("/api/v1/exports?size=%20").json()["results"]  # blank: not given
+    assert [j["id"] for j in blank] == [queued["id"], done["id"]]
 
 
 @pytest.mark.parametrize(

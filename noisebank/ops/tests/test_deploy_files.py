@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from noisebank.cli import MAX_REQUEST_HEAD_BYTES
 from noisebank.ops.nginx import (
     TEMPLATE,
     VARIABLES,
@@ -124,6 +125,12 @@ def test_nginx_and_the_app_agree_on_files_and_limits(compose: dict[str, Any]) ->
         assert f"metrics:{env['PROMETHEUS_MULTIPROC_DIR']}" in volumes
     assert services["web"]["environment"]["NOISEBANK_FORWARDED_ALLOW_IPS"] == "*"
     assert "ports" not in services["web"]  # only nginx is published
+
+
+def test_nginx_passes_a_request_head_as_long_as_the_app_reads() -> None:
+    template = (DEPLOY / "nginx.conf.template").read_text()
+    (size,) = re.findall(r"large_client_header_buffers \d+ (\d+)k;", template)
+    assert int(size) * 1024 == MAX_REQUEST_HEAD_BYTES
 
 
 def test_env_example_names_every_required_variable(compose: dict[str, Any]) -> None:

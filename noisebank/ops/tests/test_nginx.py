@@ -275,6 +275,23 @@ def test_a_body_over_the_upload_limit_is_refused_by_nginx(stack: Stack) -> None:
     assert response.status == 413
 
 
+def test_a_link_listing_a_thousand_noise_ids_passes_nginx_and_the_app(stack: Stack) -> None:
+    browser = logged_in(stack)
+    listed = json.loads(browser.open("/api/v1/recordings?size=3&columns=noise_id").read())
+    real = [r["noise_id"] for r in listed["results"]]
+    # The longest ids there can be (64 characters), each as a parameter of its own: ~75 KB.
+    ids = [*real, *(f"NSE-{i:060d}" for i in range(1000 - len(real)))]
+    query = "&".join(f"noise_id={i}" for i in ids)
+    assert len(query) > 70_000
+    answer = browser.open(f"/api/v1/recordings?{query}&columns=noise_id")
+    assert answer.status == 200
+    assert sorted(r["noise_id"] for r in json.loads(answer.read())["results"]) == sorted(real)
+    assert browser.open(f"/recordings/?{query}").status == 200
+    one_more = browser.open(f"/api/v1/recordings?{query}&noise_id=NSE-X")
+    assert one_more.status == 400
+    assert json.loads(one_more.read())["errors"][0]["param"] == "noise_id"
+
+
 def test_request_ids_run_from_nginx_through_the_app_log(stack: Stack) -> None:
     mine = Browser(stack.url).open("/accounts/login/", headers={"X-Request-ID": "trace-0042"})
     assert mine.headers["X-Request-ID"] == "trace-0042"
