@@ -136,7 +136,7 @@ class RecordingFilter:
     clipped: bool | None = None  # True: more than 0.1 % clipped samples; False: measured, not
     has_audio: bool | None = None  # True: an audio file is stored
     units: tuple[str, ...] = ()  # NoiseAnalysis.Unit values, any of which matches
-    calibrated: bool | None = None  # True: its own calibration offset or its device's
+    calibrated: bool | None = None  # True: Recording.effective_calibration finds one
     bbox: BBox | None = None
     noise_ids: tuple[str, ...] = ()
     review_states: tuple[str, ...] = DEFAULT_REVIEW
@@ -466,8 +466,9 @@ HELP: dict[str, str] = {
     "has_audio": "yes: recordings with a stored audio file; no: metadata only.",
     "unit": "Unit of the measured levels: dBFS (uncalibrated) or dB SPL (calibrated); repeat "
     "for either.",
-    "calibrated": "yes: recordings with a calibration offset, their own or their device's "
-    "(levels in dB SPL once measured); no: neither.",
+    "calibrated": "yes: recordings with a calibration: their own offset, their device's "
+    "calibration covering their recording time, or the offset typed for their device (levels "
+    "in dB SPL once measured); no: none of these.",
     "bbox": "Location within west,south,east,north (decimal degrees, WGS 84; longitude -180 to "
     "180, latitude -90 to 90; the edges included). West must not be east of east: for a box "
     "across the antimeridian ask for each side.",

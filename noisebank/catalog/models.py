@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import Exists, OuterRef, Q, Value
 from django.utils import timezone
 
 from noisebank.lib import checks, zones
@@ -228,15 +228,19 @@ class RecordingQuerySet(models.QuerySet["Recording"]):
         if f.units:
             q &= Q(analysis__unit__in=f.units)
         if f.calibrated is not None:
-            # Recording.effective_calibration_db: its own offset, else its device's.
-            q &= (
-                Q(calibration_offset_db__isnull=False)
-                | Q(device__calibration_offset_db__isnull=False)
-                if f.calibrated
-                else Q(
-                    calibration_offset_db__isnull=True, device__calibration_offset_db__isnull=True
+            # Recording.effective_calibration: its own offset, else its device's calibration
+            # covering its recording time, else the offset typed for its device.
+            covered = Exists(
+                Calibration.objects.filter(
+                    device_id=OuterRef("device_id"), valid_from__lte=OuterRef("recorded_at")
                 )
             )
+            calibrated = (
+                Q(calibration_offset_db__isnull=False)
+                | Q(device__calibration_offset_db__isnull=False)
+                | Q(covered)
+            )
+            q &= calibrated if f.calibrated else ~calibrated
         if f.bbox is not None:
             q &= Q(latitude__gte=f.bbox.south, latitude__lte=f.bbox.north)
             within = Q(longitude__gte=f.bbox.west, longitude__lte=f.bbox.east)

@@ -379,3 +379,23 @@ def test_the_bbox_schema_says_exactly_what_the_filter_accepts(parts: list[str]) 
 @given(text=st.from_regex(BBOX["pattern"]))
 def test_every_box_the_schema_allows_is_read(text: str) -> None:
     assert bbox_accepted(text), text
+
+
+@pytest.mark.django_db
+def test_calibrated_counts_a_device_calibration_covering_the_recording_time() -> None:
+    kit = m.Device.objects.create(name="Kit with a calibrator")
+    m.Calibration.objects.create(
+        device=kit, nominal_db=94.0, measured_dbfs=-26.0, offset_db=120.0, frequency_hz=1000.0,
+        steadiness_db=0.01, steady_s=5.0, valid_from=datetime(2026, 3, 1, tzinfo=UTC),
+        file="calibrations/k.wav",
+    )  # fmt: skip
+    after = make_recording(device=kit, recorded_at=datetime(2026, 3, 2, tzinfo=UTC))
+    before = make_recording(device=kit, recorded_at=datetime(2026, 2, 2, tzinfo=UTC))
+    unknown = make_recording(device=kit, recorded_at=None)
+    unknown.recorded_at = None
+    unknown.save()
+    ids = {"yes": {after.pk}, "no": {before.pk, unknown.pk}}
+    for answer, expected in ids.items():
+        f = parse_filters({"calibrated": answer})
+        assert set(m.Recording.objects.matching(f).values_list("pk", flat=True)) == expected
+    assert after.effective_calibration_db == 120.0 and before.effective_calibration_db is None
