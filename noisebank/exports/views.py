@@ -139,7 +139,7 @@ def bundle_options(
         check_template(template, [c.column for c in COLUMNS.values()])
     except ValueError as e:
         errors.append(ParamError("folder_template", str(e)))
-    metadata = params.get("metadata") or "csv"
+    metadata = (params.get("metadata") or "").strip() or "csv"  # blank: not given
     if metadata not in ("csv", "xlsx"):
         errors.append(ParamError("metadata", f"metadata={metadata}: use csv or xlsx."))
     dataset = None
