@@ -55,7 +55,7 @@ class Researcher(FastHttpUser):
                 "password": PASSWORD,
                 "csrfmiddlewaretoken": token.group(1) if token else "",
             },
-            headers={"Referer": self.host + "/accounts/login/"},
+            headers={"Referer": f"{self.host}/accounts/login/"},
             name="log-in",
         )
 
@@ -105,7 +105,7 @@ class Collector(FastHttpUser):
         ]
         with self.client.post(
             "/api/v1/recordings",
-            data=b"".join(parts),
+            data=b"".join(parts),  # type: ignore[arg-type]  # bytes are sent as they are
             headers={
                 "Authorization": f"Bearer {os.environ['LOAD_TOKEN']}",
                 "Content-Type": f"multipart/form-data; boundary={boundary}",
