@@ -246,15 +246,18 @@ def normalise(value: Any, name: str, fmt: str) -> Any:
     if type_ == "text" and value == "" and fmt in LOSSY_EMPTY_TEXT:
         return None
     if isinstance(value, datetime):
-        value = value.astimezone(UTC)
-        if fmt == "xlsx":  # a serial day number: spreadsheet readers give times to the millisecond
-            ms = round(value.microsecond / 1000)
-            value = value.replace(microsecond=0) + timedelta(milliseconds=ms)
-        return value
+        return value.astimezone(UTC)
     return value
 
 
+# A serial day number: spreadsheet readers give times to the millisecond, each rounding in its
+# own way (a time on a half millisecond, as a float of days, may go either way).
+XLSX_TIME_TOLERANCE = timedelta(microseconds=501)
+
+
 def same_value(a: Any, b: Any, fmt: str) -> bool:
+    if isinstance(a, datetime) and isinstance(b, datetime) and fmt == "xlsx":
+        return abs(a - b) <= XLSX_TIME_TOLERANCE
     if isinstance(a, float) and isinstance(b, float) and fmt == "xlsx":
         return math.isclose(a, b, rel_tol=1e-15) or a == b  # Excel keeps 15-17 digits
     if isinstance(a, float) and isinstance(b, float):
