@@ -98,7 +98,7 @@ CASES = [
     *(
         Case(f"api/v1/recordings/export.{fmt}", "GET", f"/api/v1/recordings/export.{fmt}",
              "export", 200)
-        for fmt in ("csv", "xlsx", "parquet", "jsonl", "zip")
+        for fmt in ("csv", "xlsx", "parquet", "jsonl", "geojson", "zip")
     ),
     Case("api/v1/recordings/dataset.zip", "GET", "/api/v1/recordings/dataset.zip", "export", 200),
     Case("api/v1/recordings/export.<fmt>", "GET", "/api/v1/recordings/export.xls", "export", 404),
