@@ -5,6 +5,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -173,3 +174,29 @@ def test_the_shipped_outlines_are_the_demo_regions_hulls() -> None:
     for feature in json.loads(demo_regions_file())["features"]:
         ring = feature["geometry"]["coordinates"][0]
         assert ring[0] == ring[-1] and len(ring) >= 4
+
+
+def test_an_installs_own_outlines_are_drawn_with_their_names_escaped(
+    alice_client: Client, sites: list[m.Recording], settings: Any, tmp_path: Path
+) -> None:
+    square = [[-1.0, 5.0], [0.0, 5.0], [0.0, 6.0], [-1.0, 6.0], [-1.0, 5.0]]
+    hostile = '<svg onload="alert(1)">Région & "Co"'
+    own = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"name": hostile},
+             "geometry": {"type": "Polygon", "coordinates": [square]}},
+            {"type": "Feature", "properties": {"name": "Two parts"},
+             "geometry": {"type": "MultiPolygon", "coordinates": [[square], [square]]}},
+            {"type": "Feature", "properties": {"name": "A point, not an area"},
+             "geometry": {"type": "Point", "coordinates": [0.0, 5.0]}},
+        ],
+    }  # fmt: skip
+    (tmp_path / "noisebank").mkdir()
+    (tmp_path / REGIONS_FILE).write_text(json.dumps(own), encoding="utf-8")
+    settings.STATICFILES_DIRS = [tmp_path]
+    page = alice_client.get("/map/").text
+    assert page.count('class="map-region"') == 3
+    assert "&lt;svg onload=&quot;alert(1)&quot;&gt;Région &amp; &quot;Co&quot;</text>" in page
+    assert 'onload="alert(1)"' not in page
+    assert "A point, not an area" not in page
