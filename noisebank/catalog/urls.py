@@ -1,8 +1,9 @@
 from django.urls import path
 
-from noisebank.catalog import views
+from noisebank.catalog import dashboard, views
 
 urlpatterns = [
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("recordings/", views.recording_list, name="recording-list"),
     # The original system's list page: old bookmarks land on ours, their filters translated.
     path("datasetlist/", views.datasetlist_redirect, name="datasetlist-redirect"),
