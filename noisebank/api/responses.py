@@ -105,6 +105,23 @@ class Levels(Schema):
     )
 
 
+class CalibrationOut(Schema):
+    offset_db: float | None = Field(
+        description="The offset the levels are in (dB SPL = dBFS + offset); null: dBFS."
+    )
+    source: Literal["recording", "calibration", "device"] | None = Field(
+        description="Where the offset comes from: the recording's own, the device's calibration "
+        "from a calibrator recording covering recorded_at, the offset typed for the device; "
+        "null when there is none."
+    )
+    calibrated_at: datetime | None = Field(
+        description="When the calibrator was recorded (source calibration), else null."
+    )
+    calibrator_db: float | None = Field(
+        description="The calibrator's level, dB SPL (source calibration), else null."
+    )
+
+
 class RecordingDetail(Schema):
     model_config = ConfigDict(extra="allow")
 
@@ -130,7 +147,10 @@ class RecordingDetail(Schema):
     longitude: float | None
     recorded_at: datetime | None = Field(description="Null when the uploader did not say.")
     created_at: datetime
-    calibration_offset_db: float | None
+    calibration_offset_db: float | None = Field(
+        description="The recording's own offset, if it has one (see calibration)."
+    )
+    calibration: CalibrationOut = Field(description="The calibration the levels are in.")
     original_filename: str
     size_bytes: int | None
     sha256: str | None

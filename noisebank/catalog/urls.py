@@ -1,8 +1,9 @@
 from django.urls import path
 
-from noisebank.catalog import sitemap, views
+from noisebank.catalog import dashboard, sitemap, views
 
 urlpatterns = [
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("recordings/", views.recording_list, name="recording-list"),
     path("map/", sitemap.site_map, name="site-map"),
     # The original system's list page: old bookmarks land on ours, their filters translated.

@@ -131,6 +131,7 @@ CASES = [
     # Pages.
     Case("columns/", "GET", "/columns/", "browse", 200),
     Case("recordings/", "GET", "/recordings/", "browse", 200),
+    Case("dashboard/", "GET", "/dashboard/", "dashboard", 200),
     Case("map/", "GET", "/map/", "browse", 200),
     Case("datasetlist/", "GET", "/datasetlist/", "browse", 301),
     Case("review/", "GET", "/review/", "review", 200),
