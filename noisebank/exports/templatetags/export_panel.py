@@ -17,6 +17,7 @@ FORMAT_LABELS = {
     "xlsx": "Excel (XLSX)",
     "parquet": "Parquet",
     "jsonl": "JSON Lines",
+    "geojson": "GeoJSON (map points)",
     "zip": "ZIP with audio",
 }
 # The first is chosen when the page opens: the original columns and the levels, the export most
