@@ -1,4 +1,5 @@
-"""How many recordings a filter selects, counted once per filter and data version.
+"""How many recordings a filter selects (and how many audio files), counted once per filter and
+data version.
 
 Counting a million rows costs more than reading a page of them, and the answer only changes
 when the data does. The data version is max(id) and max(updated_at) of the recordings (both
@@ -8,16 +9,19 @@ COUNT_CACHE_SECONDS. The cache is Django's (per process unless CACHES says other
 """
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db.models import Max
 
 from noisebank.catalog.filters import RecordingFilter
 from noisebank.catalog.models import Recording
+from noisebank.catalog.stats import audio_totals
 
 COUNT_CACHE_SECONDS = 60
+T = TypeVar("T")
 
 
 def data_version() -> str:
@@ -26,15 +30,25 @@ def data_version() -> str:
     return f"{seen['top']}|{changed}"
 
 
-def cached_count(filters: RecordingFilter, selection: "Any | None" = None) -> int:
-    """The count of `selection` (default: the recordings `filters` matches)."""
+def _cached(filters: RecordingFilter, what: str, compute: Callable[[], T]) -> T:
     canonical = repr(replace(filters, params={}))  # ids and bounds, not how they were spelt
     digest = hashlib.sha256(f"{data_version()}|{canonical}".encode()).hexdigest()
-    key = f"noisebank:recording-count:{digest}"
-    count = cache.get(key)
-    if count is None:
-        if selection is None:
-            selection = Recording.objects.matching(filters)
-        count = selection.count()
-        cache.set(key, count, COUNT_CACHE_SECONDS)
-    return int(count)
+    key = f"noisebank:{what}:{digest}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, COUNT_CACHE_SECONDS)
+    return value
+
+
+def cached_count(filters: RecordingFilter, selection: "Any | None" = None) -> int:
+    """The count of `selection` (default: the recordings `filters` matches)."""
+    chosen = Recording.objects.matching(filters) if selection is None else selection
+    return int(_cached(filters, "recording-count", chosen.count))
+
+
+def cached_audio_totals(filters: RecordingFilter) -> dict[str, int]:
+    """stats.audio_totals of the recordings `filters` matches: audio_files, audio_bytes."""
+    return _cached(
+        filters, "audio-totals", lambda: audio_totals(Recording.objects.matching(filters))
+    )

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from noisebank.catalog import views
+from noisebank.catalog import summary, views
 
 urlpatterns = [
     path("recordings/", views.recording_list, name="recording-list"),
+    path("recordings/summary/", summary.recording_summary, name="recording-summary"),
     # The original system's list page: old bookmarks land on ours, their filters translated.
     path("datasetlist/", views.datasetlist_redirect, name="datasetlist-redirect"),
 ]
