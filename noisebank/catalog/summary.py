@@ -20,11 +20,11 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_vary_headers
 
 from noisebank.accounts.roles import can_browse, review_access
 from noisebank.catalog import models as m
-from noisebank.catalog.counts import COUNT_CACHE_SECONDS, cached_audio_totals, cached_count
+from noisebank.catalog.counts import cached_audio_totals, cached_count
 from noisebank.catalog.filters import FILTER_PARAMETERS, FilterError, RecordingFilter, parse_filters
 from noisebank.catalog.stats import breakdown, level_histogram
 from noisebank.lib.charts import Bar, bar_chart
@@ -117,8 +117,6 @@ def recording_summary(request: HttpRequest) -> HttpResponse:
         "catalogue_url": reverse("recording-list") + ("?" + urlencode(items) if items else ""),
     }
     response = render(request, template, context)
-    # Paging or re-sorting the catalogue keeps its filters: the browser may reuse the figures
-    # as long as the count cache would.
-    patch_cache_control(response, private=True, max_age=COUNT_CACHE_SECONDS)
+    # Not kept by the browser: after a change the panel would disagree with the page's count.
     patch_vary_headers(response, ["X-Requested-With"])
     return response
