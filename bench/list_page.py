@@ -31,6 +31,7 @@ API = "/api/v1/recordings"
 
 def cases(total: int) -> list[tuple[str, str, str | None]]:
     """(name, page query, API query or None when the API has no such parameter)."""
+    from noisebank.api.recordings import list_cursor
     from noisebank.catalog import models as m
     from noisebank.catalog.pagination import encode_cursor
 
@@ -61,7 +62,7 @@ def cases(total: int) -> list[tuple[str, str, str | None]]:
         (
             "deep page (half-way), newest first",
             f"after={encode_cursor(at, pk, 'recorded_at')}",
-            f"cursor={encode_cursor(at, pk)}",
+            f"cursor={list_cursor(at, pk)}",
         ),
         (
             "deep page (half-way), by LAeq",

@@ -119,15 +119,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "review_all": bool(set(filters.review_states) - {m.Recording.Review.ACCEPTED}),
         "can_choose_review": len(review_access(request.user).states) > 1,
         "catalogue_url": catalogue_url(base),
-        # None until selection_stats counts by month (another change adds recorded_by_month).
         "months_chart": bar_chart(
             month_bars(stats["recorded_by_month"], base),
             title="Recordings per month (recording date, UTC)",
             value_header="Recordings",
-        )
-        if "recorded_by_month" in stats
-        else None,
-        "recorded_unknown": stats.get("recorded_unknown"),
+        ),
+        "recorded_unknown": stats["recorded_unknown"],
         "category_chart": bar_chart(
             group_bars(by["category"], "category", base),
             title="Recordings per category",
