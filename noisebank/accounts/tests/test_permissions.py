@@ -133,6 +133,7 @@ CASES = [
     Case("recordings/", "GET", "/recordings/", "browse", 200),
     Case("dashboard/", "GET", "/dashboard/", "dashboard", 200),
     Case("map/", "GET", "/map/", "browse", 200),
+    Case("recordings/summary/", "GET", "/recordings/summary/", "browse", 200),
     Case("datasetlist/", "GET", "/datasetlist/", "browse", 301),
     Case("review/", "GET", "/review/", "review", 200),
     Case("review/decide/", "POST", "/review/decide/", "review", 302,
