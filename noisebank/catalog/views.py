@@ -1,8 +1,16 @@
-"""The catalogue page: every filter of catalog.filters, sortable keyset pages, a cached count."""
+"""The catalogue page: every filter of catalog.filters, sortable keyset pages, a cached count.
 
+Paging: `after=` / `before=` hold a keyset cursor (the page after a row, or the one before it,
+read backward on the same index), `page=` the page's number, carried along for "rows X-Y of N".
+`page=N` alone (a jump, or an old link of the original system) finds the row before page N with
+one OFFSET query on the sort's index (from whichever end is nearer) and pages on from there;
+`page=last` reads the tail backward. A page past the last shows the last one, saying so.
+"""
+
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import User
@@ -24,10 +32,18 @@ from noisebank.catalog.filters import (
     from_original,
     parse_filters,
 )
-from noisebank.catalog.pagination import BadCursor, Page, group_walk_page, keyset_page
+from noisebank.catalog.pagination import (
+    BadCursor,
+    Page,
+    encode_cursor,
+    group_walk_key_at,
+    group_walk_page,
+    keyset_key_at,
+    keyset_page,
+)
 
 PAGE_SIZES = (50, 100, 200)
-LIST_PARAMS = {"after", "size", "sort"}
+LIST_PARAMS = {"after", "before", "page", "size", "sort"}
 
 
 @dataclass(frozen=True)
@@ -40,12 +56,23 @@ class Sort:
     unique: bool = False
     walk: bool = False  # ordered by a foreign key's names, one group at a time
 
-    def page(self, qs: Any, *, key: str, descending: bool, cursor: str | None, size: int) -> Page:
+    def _groups(self) -> list[int]:
+        return list(m.Category.objects.order_by("name", "id").values_list("id", flat=True))
+
+    def page(
+        self,
+        qs: Any,
+        *,
+        key: str,
+        descending: bool,
+        cursor: str | None,
+        size: int,
+        backward: bool = False,
+    ) -> Page:
         if self.walk:
-            groups = list(m.Category.objects.order_by("name", "id").values_list("id", flat=True))
             return group_walk_page(
-                qs, fk=self.field, groups=groups, descending=descending, cursor=cursor,
-                size=size, tag=key,
+                qs, fk=self.field, groups=self._groups(), descending=descending, cursor=cursor,
+                size=size, tag=key, backward=backward,
             )  # fmt: skip
         return keyset_page(
             qs,
@@ -58,7 +85,24 @@ class Sort:
             unique=self.unique,
             value_types=self.value_types,
             tag=key,
+            backward=backward,
         )
+
+    def cursor_at(
+        self, qs: Any, *, key: str, descending: bool, offset: int, from_end: bool
+    ) -> str | None:
+        """A cursor after the row `offset` rows from the start (or the end) of this order."""
+        if self.walk:
+            found = group_walk_key_at(
+                qs, fk=self.field, groups=self._groups(), descending=descending, offset=offset,
+                from_end=from_end,
+            )  # fmt: skip
+        else:
+            found = keyset_key_at(
+                qs, field=self.field, tiebreak=self.tiebreak, descending=descending,
+                offset=offset, nullable=self.nullable, unique=self.unique, from_end=from_end,
+            )  # fmt: skip
+        return encode_cursor(found[0], found[1], key) if found else None
 
 
 NUMBER = (float, int)
@@ -116,6 +160,20 @@ def parse_size(raw: str | None) -> int:
         return int(text)
     raise FilterError(
         [ParamError("size", f"size={text[:40]}: must be one of {', '.join(map(str, PAGE_SIZES))}.")]
+    )
+
+
+def parse_page(raw: str | None) -> int | Literal["last"] | None:
+    """The page number asked for (1, 2, …), "last", or None when not given."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if text.casefold() == "last":
+        return "last"
+    if text.isascii() and text.isdigit() and int(text[:30]) > 0:
+        return int(text[:30])  # beyond any last page either way
+    raise FilterError(
+        [ParamError("page", f"page={text[:40]}: must be a page number (1, 2, 3, …) or last.")]
     )
 
 
@@ -261,7 +319,22 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         size = parse_size(request.GET.get("size"))
     except FilterError as e:
         errors += e.errors
-    cursor = request.GET.get("after", "").strip() or None
+    wanted: int | Literal["last"] | None = None
+    try:
+        if len(request.GET.getlist("page")) > 1:
+            given = len(request.GET.getlist("page"))
+            raise FilterError([ParamError("page", f"page is given {given} times; give it once.")])
+        wanted = parse_page(request.GET.get("page"))
+    except FilterError as e:
+        errors += e.errors
+    after = request.GET.get("after", "").strip() or None
+    before = request.GET.get("before", "").strip() or None
+    if after and before:
+        errors.append(ParamError("before", "after= and before= cannot be given together: "
+                                 "follow one page link at a time."))  # fmt: skip
+    elif wanted == "last" and (after or before):
+        errors.append(ParamError("page", "page=last finds the last page itself: "
+                                 "give it without after= or before=."))  # fmt: skip
     sort = SORTS[sort_key]
     sort_param = f"{'-' if descending else ''}{sort_key}"
     context: dict[str, Any] = {
@@ -277,23 +350,53 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         "size": size,
         "page_sizes": PAGE_SIZES,
         "page": None,
-        "is_first_page": cursor is None,
         # The review select is offered to those who may choose a state besides accepted.
         "can_filter_review": len(review_access(request.user).states) > 1,
     }
     page = None
+    total, last = 0, 1
+    number: int | None = None
+    notes: list[str] = []
     if filters is not None and not errors:
         selection = m.Recording.objects.matching(filters)
-        try:
-            page = sort.page(
-                selection.select_related("features", "analysis").only(*LIST_FIELDS),
-                key=sort_key,
-                descending=descending,
-                cursor=cursor,
-                size=size,
+        total = cached_count(filters, selection)
+        last = max(1, math.ceil(total / size))
+        rows = selection.select_related("features", "analysis").only(*LIST_FIELDS)
+
+        def read(cursor: str | None, *, backward: bool = False, n: int = size) -> Page:
+            return sort.page(
+                rows, key=sort_key, descending=descending, cursor=cursor, size=n, backward=backward
             )
+
+        try:
+            if after or before:
+                number = wanted if isinstance(wanted, int) else None
+                page = read(after or before, backward=bool(before))
+                if before and page.prev_cursor is None and len(page.items) < size:
+                    page = read(None)  # back at the start: the first page, full
+            elif wanted is None or wanted == 1:
+                number, page = 1, read(None)
+            else:
+                if wanted != "last" and wanted > last:
+                    notes.append(f"There is no page {wanted:,}: the last is page {last:,} "
+                                 f"({total:,} rows, {size} a page), shown here.")  # fmt: skip
+                if isinstance(wanted, int) and wanted < last:
+                    # After the row ending page wanted - 1, found from the nearer end.
+                    skip = (wanted - 1) * size
+                    from_end = skip > total // 2
+                    cursor = sort.cursor_at(
+                        selection, key=sort_key, descending=descending,
+                        offset=total - skip if from_end else skip - 1, from_end=from_end,
+                    )  # fmt: skip
+                    if cursor:
+                        number, page = wanted, read(cursor)
+                if page is None:  # the last page (also when rows went away since they were counted)
+                    number = last
+                    page = read(None, backward=True, n=max(1, total - (last - 1) * size))
         except BadCursor as e:
-            errors.append(ParamError("after", str(e)))
+            errors.append(ParamError("before" if before else "after", str(e)))
+        if page is not None and page.prev_cursor is None:
+            number = 1
     if errors or filters is None or page is None:
         context["errors"] = [e.message for e in errors]
         context["error_params"] = {e.param for e in errors}
@@ -319,19 +422,38 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         p: {o["value"]: o["label"] for o in context["choices"][p]["options"]}
         for p in ("category", "class", "region", "community")
     }
+    first_row = (number - 1) * size + 1 if number else None
     context.update(
         {
             "page": page,
             "rows": [table_row(r, names) for r in page.items],
-            "total": cached_count(filters, selection),
+            "total": total,
             "columns": columns,
             "is_filtered": bool(items),
-            "notes": filters.notes,
+            "notes": [*filters.notes, *notes],
             # The filters as a query string: what "change all matching" hands the bulk page.
             "filter_query": urlencode(items),
-            "first_url": _query(items, **here),
-            "next_url": _query(items, **here, after=page.next_cursor) if page.next_cursor else None,
             "size_urls": [(s, _query(items, sort=here["sort"], size=s)) for s in PAGE_SIZES],
+            "pager": {
+                "number": number,
+                "last": last,
+                "first_row": first_row,
+                "last_row": first_row + len(page.items) - 1 if first_row else None,
+                "first_url": _query(items, **here) if page.prev_cursor else None,
+                "prev_url": _query(
+                    items, **here, before=page.prev_cursor, page=number - 1 if number else None
+                )
+                if page.prev_cursor
+                else None,
+                "next_url": _query(
+                    items, **here, after=page.next_cursor, page=number + 1 if number else None
+                )
+                if page.next_cursor
+                else None,
+                "last_url": _query(items, **here, page="last") if page.next_cursor else None,
+                # The jump form's hidden fields: the filters, sort and size it keeps.
+                "keep": [*items, *((k, str(v)) for k, v in here.items() if v is not None)],
+            },
         }
     )
     return render(request, "catalog/recording_list.html", context)
