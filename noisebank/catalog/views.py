@@ -1,16 +1,9 @@
-"""The catalogue page: every filter of catalog.filters, sortable keyset pages, a cached count.
+"""The catalogue page: every filter of catalog.filters, sortable keyset pages (numbered, see
+catalog.pager), a cached count."""
 
-Paging: `after=` / `before=` hold a keyset cursor (the page after a row, or the one before it,
-read backward on the same index), `page=` the page's number, carried along for "rows X-Y of N".
-`page=N` alone (a jump, or an old link of the original system) finds the row before page N with
-one OFFSET query on the sort's index (from whichever end is nearer) and pages on from there;
-`page=last` reads the tail backward. A page past the last shows the last one, saying so.
-"""
-
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import User
@@ -32,8 +25,8 @@ from noisebank.catalog.filters import (
     from_original,
     parse_filters,
 )
+from noisebank.catalog.pager import PageRequest, choose_page, pager_links, query_string
 from noisebank.catalog.pagination import (
-    BadCursor,
     Page,
     encode_cursor,
     group_walk_key_at,
@@ -163,20 +156,6 @@ def parse_size(raw: str | None) -> int:
     )
 
 
-def parse_page(raw: str | None) -> int | Literal["last"] | None:
-    """The page number asked for (1, 2, …), "last", or None when not given."""
-    text = (raw or "").strip()
-    if not text:
-        return None
-    if text.casefold() == "last":
-        return "last"
-    if text.isascii() and text.isdigit() and int(text[:30]) > 0:
-        return int(text[:30])  # beyond any last page either way
-    raise FilterError(
-        [ParamError("page", f"page={text[:40]}: must be a page number (1, 2, 3, …) or last.")]
-    )
-
-
 def _selected(values: list[str]) -> set[str]:
     return {v.strip().casefold() for v in values if v.strip()}
 
@@ -296,10 +275,6 @@ def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any
     }
 
 
-def _query(items: list[tuple[str, str]], **extra: Any) -> str:
-    return "?" + urlencode(items + [(k, str(v)) for k, v in extra.items() if v is not None])
-
-
 def recording_list(request: HttpRequest) -> HttpResponse:
     if not can_browse(request.user):
         raise PermissionDenied("Browsing the catalogue needs the collector role.")
@@ -319,22 +294,11 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         size = parse_size(request.GET.get("size"))
     except FilterError as e:
         errors += e.errors
-    wanted: int | Literal["last"] | None = None
+    asked = PageRequest()
     try:
-        if len(request.GET.getlist("page")) > 1:
-            given = len(request.GET.getlist("page"))
-            raise FilterError([ParamError("page", f"page is given {given} times; give it once.")])
-        wanted = parse_page(request.GET.get("page"))
+        asked = PageRequest.parse(request.GET)
     except FilterError as e:
         errors += e.errors
-    after = request.GET.get("after", "").strip() or None
-    before = request.GET.get("before", "").strip() or None
-    if after and before:
-        errors.append(ParamError("before", "after= and before= cannot be given together: "
-                                 "follow one page link at a time."))  # fmt: skip
-    elif wanted == "last" and (after or before):
-        errors.append(ParamError("page", "page=last finds the last page itself: "
-                                 "give it without after= or before=."))  # fmt: skip
     sort = SORTS[sort_key]
     sort_param = f"{'-' if descending else ''}{sort_key}"
     context: dict[str, Any] = {
@@ -353,51 +317,18 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         # The review select is offered to those who may choose a state besides accepted.
         "can_filter_review": len(review_access(request.user).states) > 1,
     }
-    page = None
-    total, last = 0, 1
-    number: int | None = None
-    notes: list[str] = []
+    paged = None
     if filters is not None and not errors:
         selection = m.Recording.objects.matching(filters)
-        total = cached_count(filters, selection)
-        last = max(1, math.ceil(total / size))
-        rows = selection.select_related("features", "analysis").only(*LIST_FIELDS)
-
-        def read(cursor: str | None, *, backward: bool = False, n: int = size) -> Page:
-            return sort.page(
-                rows, key=sort_key, descending=descending, cursor=cursor, size=n, backward=backward
-            )
-
         try:
-            if after or before:
-                number = wanted if isinstance(wanted, int) else None
-                page = read(after or before, backward=bool(before))
-                if before and page.prev_cursor is None and len(page.items) < size:
-                    page = read(None)  # back at the start: the first page, full
-            elif wanted is None or wanted == 1:
-                number, page = 1, read(None)
-            else:
-                if wanted != "last" and wanted > last:
-                    notes.append(f"There is no page {wanted:,}: the last is page {last:,} "
-                                 f"({total:,} rows, {size} a page), shown here.")  # fmt: skip
-                if isinstance(wanted, int) and wanted < last:
-                    # After the row ending page wanted - 1, found from the nearer end.
-                    skip = (wanted - 1) * size
-                    from_end = skip > total // 2
-                    cursor = sort.cursor_at(
-                        selection, key=sort_key, descending=descending,
-                        offset=total - skip if from_end else skip - 1, from_end=from_end,
-                    )  # fmt: skip
-                    if cursor:
-                        number, page = wanted, read(cursor)
-                if page is None:  # the last page (also when rows went away since they were counted)
-                    number = last
-                    page = read(None, backward=True, n=max(1, total - (last - 1) * size))
-        except BadCursor as e:
-            errors.append(ParamError("before" if before else "after", str(e)))
-        if page is not None and page.prev_cursor is None:
-            number = 1
-    if errors or filters is None or page is None:
+            rows = selection.select_related("features", "analysis").only(*LIST_FIELDS)
+            paged = choose_page(
+                sort, selection, rows, key=sort_key, descending=descending, size=size,
+                asked=asked, total=cached_count(filters, selection),
+            )  # fmt: skip
+        except FilterError as e:
+            errors += e.errors
+    if errors or filters is None or paged is None:
         context["errors"] = [e.message for e in errors]
         context["error_params"] = {e.param for e in errors}
         return render(request, "catalog/recording_list.html", context, status=400)
@@ -413,7 +344,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             if key == sort_key:
                 state = "descending" if descending else "ascending"
                 first = "" if descending else "-"
-            href = _query(items, sort=f"{first}{key}", size=size)
+            href = query_string(items, sort=f"{first}{key}", size=size)
         columns.append(
             {"param": param, "heading": heading, "unit": unit, "numeric": numeric,
              "href": href, "state": state}
@@ -422,38 +353,18 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         p: {o["value"]: o["label"] for o in context["choices"][p]["options"]}
         for p in ("category", "class", "region", "community")
     }
-    first_row = (number - 1) * size + 1 if number else None
     context.update(
         {
-            "page": page,
-            "rows": [table_row(r, names) for r in page.items],
-            "total": total,
+            "page": paged.page,
+            "rows": [table_row(r, names) for r in paged.page.items],
+            "total": paged.total,
             "columns": columns,
             "is_filtered": bool(items),
-            "notes": [*filters.notes, *notes],
+            "notes": [*filters.notes, *paged.notes],
             # The filters as a query string: what "change all matching" hands the bulk page.
             "filter_query": urlencode(items),
-            "size_urls": [(s, _query(items, sort=here["sort"], size=s)) for s in PAGE_SIZES],
-            "pager": {
-                "number": number,
-                "last": last,
-                "first_row": first_row,
-                "last_row": first_row + len(page.items) - 1 if first_row else None,
-                "first_url": _query(items, **here) if page.prev_cursor else None,
-                "prev_url": _query(
-                    items, **here, before=page.prev_cursor, page=number - 1 if number else None
-                )
-                if page.prev_cursor
-                else None,
-                "next_url": _query(
-                    items, **here, after=page.next_cursor, page=number + 1 if number else None
-                )
-                if page.next_cursor
-                else None,
-                "last_url": _query(items, **here, page="last") if page.next_cursor else None,
-                # The jump form's hidden fields: the filters, sort and size it keeps.
-                "keep": [*items, *((k, str(v)) for k, v in here.items() if v is not None)],
-            },
+            "size_urls": [(s, query_string(items, sort=here["sort"], size=s)) for s in PAGE_SIZES],
+            "pager": pager_links(paged, items, here),
         }
     )
     return render(request, "catalog/recording_list.html", context)
