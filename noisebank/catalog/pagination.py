@@ -6,8 +6,9 @@ A cursor is an opaque, URL-safe token holding the sort value and id of the last 
 A page after (value, id) is `WHERE (field, id) < (value, id) ORDER BY field DESC, id DESC LIMIT n`
 (or > and ASC): a row-value comparison, which PostgreSQL answers from an index on (field, id) by
 starting the scan at the cursor, whatever the depth. (`field < v OR (field = v AND id < pk)` is
-the same set, but PostgreSQL then walks the index from its start and filters.) SQLite gets the OR
-form from Django; it too starts from the cursor.
+the same set, but PostgreSQL then walks the index from its start and filters.) SQLite is given the
+row value too (Django would write the OR form for it, which SQLite answers by sorting every row
+past the cursor).
 
 A nullable field puts its NULL rows after all the others in either direction, ordered by id: the
 page is read from the non-NULL rows first and, once they run out, from the NULL ones.
@@ -22,7 +23,12 @@ from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, QuerySet
-from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from django.db.models.fields.tuple_lookups import (
+    Tuple,
+    TupleGreaterThan,
+    TupleLessThan,
+    TupleLookupMixin,
+)
 
 T = TypeVar("T")
 
@@ -31,6 +37,19 @@ MAX_PK = 2**63 - 1  # a bigint; larger ids in a forged cursor would be a databas
 
 class BadCursor(ValueError):
     pass
+
+
+class _RowLessThan(TupleLessThan):
+    def as_sqlite(self, compiler: Any, connection: Any) -> Any:
+        # SQLite (3.15+) compares row values itself and walks the (field, id) index from them;
+        # Django's fallback for it, `a < x OR (a = x AND b < y)`, sorted every row past the
+        # cursor (1.1 s for a second page of 23,453 recordings, 0.5 ms this way).
+        return super(TupleLookupMixin, self).as_sql(compiler, connection)
+
+
+class _RowGreaterThan(TupleGreaterThan):
+    def as_sqlite(self, compiler: Any, connection: Any) -> Any:
+        return super(TupleLookupMixin, self).as_sql(compiler, connection)
 
 
 def encode_cursor(value: Any, pk: int, tag: str | None = None) -> str:
@@ -147,7 +166,7 @@ def _keyset_parts(
     round, each reversed, for a backward read."""
     reverse = descending != backward
     direction = "-" if reverse else ""
-    op = TupleLessThan if reverse else TupleGreaterThan
+    op = _RowLessThan if reverse else _RowGreaterThan
     lookup = "lt" if reverse else "gt"
     valued = queryset.filter(**{f"{field}__isnull": False}) if nullable else queryset
     valued = valued.order_by(f"{direction}{field}", *([] if unique else [f"{direction}{tiebreak}"]))
