@@ -13,6 +13,9 @@ For each case one cold request runs first with the count cache empty (the count 
 re-sorting a selection); p50/p95 are of the warm ones (fewer than --repeat, at least 5, when a
 case takes over 15 s), the cold one is shown beside them. The
 deep page starts after the row half-way down the selection (its cursor found beforehand).
+The page jumps (`page=N`, as typed in the page's jump box or kept in an old link) find the row
+before page N with an OFFSET from the nearer end; `--case jump` (any part of a case's name,
+repeatable) runs only the matching cases.
 """
 
 import argparse
@@ -71,10 +74,28 @@ def cases(total: int) -> list[tuple[str, str, str | None]]:
         ),
         ("size=200, category + LAeq", f"category={quote(category)}&laeq_min=75&size=200",
          f"category={quote(category)}&laeq_min=75&size=200"),
+        *paging_cases(total, laeq_cursor=encode_cursor(laeq, laeq_pk, "laeq")),
     ]  # fmt: skip
 
 
-def measure(repeat: int) -> None:
+def paging_cases(total: int, *, laeq_cursor: str) -> list[tuple[str, str, str | None]]:
+    """The pager's links and jumps (page only: the API pages by cursor)."""
+    half = total // 2 // 50 + 1  # the page starting half-way: the deepest OFFSET from the top
+    quarter = total * 3 // 4 // 50 + 1  # found from the end, a quarter of the rows away
+    return [
+        ("jump to page 2, newest first", "page=2", None),
+        (f"jump to page {half:,} (half-way), newest first", f"page={half}", None),
+        (f"jump to page {half:,} (half-way), by LAeq", f"sort=-laeq&page={half}", None),
+        (f"jump to page {half:,} (half-way), by category", f"sort=category&page={half}", None),
+        (f"jump to page {quarter:,} (3/4 down), by LAeq", f"sort=-laeq&page={quarter}", None),
+        ("last page, by LAeq", "sort=-laeq&page=last", None),
+        ("previous page from half-way, by LAeq", f"sort=-laeq&before={laeq_cursor}&page={half}",
+         None),
+        ("page past the last (shows the last)", f"page={total}", None),
+    ]  # fmt: skip
+
+
+def measure(repeat: int, only: list[str]) -> None:
     import django
 
     django.setup()
@@ -93,6 +114,8 @@ def measure(repeat: int) -> None:
     client.get(PAGE)  # templates compiled, connection open
     results: list[dict[str, Any]] = []
     for name, page_query, api_query in cases(total):
+        if only and not any(part in name for part in only):
+            continue
         for where, path, query in (("page", PAGE, page_query), ("api", API, api_query)):
             if query is None:
                 continue
@@ -134,10 +157,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", action="append", required=True, help="a DATABASE_URL (repeat)")
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--case", action="append", default=[], help="only cases naming this")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        measure(args.repeat)
+        measure(args.repeat, args.case)
         return
     tables = []
     for url in args.db:
@@ -151,7 +175,7 @@ def main() -> None:
         }
         out = subprocess.run(
             [sys.executable, "-m", "bench.list_page", "--child", "--repeat", str(args.repeat),
-             "--db", url],
+             "--db", url, *(f"--case={c}" for c in args.case)],
             env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
         if out.returncode != 0:

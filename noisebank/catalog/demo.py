@@ -388,6 +388,11 @@ def _insert(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> 
                 for row in rows:
                     copy.write_row(row)
         else:
+            # Times as Django writes them (naive UTC text): sqlite3's own adapter appends
+            # "+00:00", which compares above Django's parameter for the same instant, so keyset
+            # pages on recorded_at repeated or skipped a row at each page boundary.
+            adapt = connection.ops.adapt_datetimefield_value
+            rows = [tuple(adapt(v) if isinstance(v, datetime) else v for v in row) for row in rows]
             placeholders = ", ".join(["%s"] * len(columns))
             cursor.executemany(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",  # noqa: S608

@@ -344,6 +344,15 @@ class Recording(models.Model):
             # The catalogue's default order and its keyset pages: ORDER BY recorded_at DESC, id DESC
             # WHERE (recorded_at, id) < (last seen); also recorded_from/recorded_to filters.
             models.Index(fields=["recorded_at", "id"], name="recording_recorded_idx"),
+            # A page jump in that order (page=N, and the original's ?page=N links): SELECT
+            # recorded_at, id … WHERE review_state = 'accepted' ORDER BY recorded_at DESC, id DESC
+            # OFFSET k LIMIT 1. Partial on the catalogue's rows, the skip is index-only; through
+            # the index above it reads the table for every row skipped (README, Measured).
+            models.Index(
+                fields=["recorded_at", "id"],
+                name="recording_accepted_time_idx",
+                condition=Q(review_state="accepted"),
+            ),
             # The catalogue sorted by name (sort=name / -name): keyset pages on (name, id).
             models.Index(fields=["name", "id"], name="recording_name_idx"),
             # The catalogue sorted by category (sort=category): one category at a time, by id.

@@ -1,4 +1,5 @@
-"""The catalogue page: every filter of catalog.filters, sortable keyset pages, a cached count."""
+"""The catalogue page: every filter of catalog.filters, sortable keyset pages (numbered, see
+catalog.pager), a cached count."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,10 +25,18 @@ from noisebank.catalog.filters import (
     from_original,
     parse_filters,
 )
-from noisebank.catalog.pagination import BadCursor, Page, group_walk_page, keyset_page
+from noisebank.catalog.pager import PageRequest, choose_page, pager_links, query_string
+from noisebank.catalog.pagination import (
+    Page,
+    encode_cursor,
+    group_walk_key_at,
+    group_walk_page,
+    keyset_key_at,
+    keyset_page,
+)
 
 PAGE_SIZES = (50, 100, 200)
-LIST_PARAMS = {"after", "size", "sort"}
+LIST_PARAMS = {"after", "before", "page", "size", "sort"}
 
 
 @dataclass(frozen=True)
@@ -40,12 +49,23 @@ class Sort:
     unique: bool = False
     walk: bool = False  # ordered by a foreign key's names, one group at a time
 
-    def page(self, qs: Any, *, key: str, descending: bool, cursor: str | None, size: int) -> Page:
+    def _groups(self) -> list[int]:
+        return list(m.Category.objects.order_by("name", "id").values_list("id", flat=True))
+
+    def page(
+        self,
+        qs: Any,
+        *,
+        key: str,
+        descending: bool,
+        cursor: str | None,
+        size: int,
+        backward: bool = False,
+    ) -> Page:
         if self.walk:
-            groups = list(m.Category.objects.order_by("name", "id").values_list("id", flat=True))
             return group_walk_page(
-                qs, fk=self.field, groups=groups, descending=descending, cursor=cursor,
-                size=size, tag=key,
+                qs, fk=self.field, groups=self._groups(), descending=descending, cursor=cursor,
+                size=size, tag=key, backward=backward,
             )  # fmt: skip
         return keyset_page(
             qs,
@@ -58,7 +78,24 @@ class Sort:
             unique=self.unique,
             value_types=self.value_types,
             tag=key,
+            backward=backward,
         )
+
+    def cursor_at(
+        self, qs: Any, *, key: str, descending: bool, offset: int, from_end: bool
+    ) -> str | None:
+        """A cursor after the row `offset` rows from the start (or the end) of this order."""
+        if self.walk:
+            found = group_walk_key_at(
+                qs, fk=self.field, groups=self._groups(), descending=descending, offset=offset,
+                from_end=from_end,
+            )  # fmt: skip
+        else:
+            found = keyset_key_at(
+                qs, field=self.field, tiebreak=self.tiebreak, descending=descending,
+                offset=offset, nullable=self.nullable, unique=self.unique, from_end=from_end,
+            )  # fmt: skip
+        return encode_cursor(found[0], found[1], key) if found else None
 
 
 NUMBER = (float, int)
@@ -238,10 +275,6 @@ def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any
     }
 
 
-def _query(items: list[tuple[str, str]], **extra: Any) -> str:
-    return "?" + urlencode(items + [(k, str(v)) for k, v in extra.items() if v is not None])
-
-
 def recording_list(request: HttpRequest) -> HttpResponse:
     if not can_browse(request.user):
         raise PermissionDenied("Browsing the catalogue needs the collector role.")
@@ -261,7 +294,11 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         size = parse_size(request.GET.get("size"))
     except FilterError as e:
         errors += e.errors
-    cursor = request.GET.get("after", "").strip() or None
+    asked = PageRequest()
+    try:
+        asked = PageRequest.parse(request.GET)
+    except FilterError as e:
+        errors += e.errors
     sort = SORTS[sort_key]
     sort_param = f"{'-' if descending else ''}{sort_key}"
     context: dict[str, Any] = {
@@ -277,24 +314,21 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         "size": size,
         "page_sizes": PAGE_SIZES,
         "page": None,
-        "is_first_page": cursor is None,
         # The review select is offered to those who may choose a state besides accepted.
         "can_filter_review": len(review_access(request.user).states) > 1,
     }
-    page = None
+    paged = None
     if filters is not None and not errors:
         selection = m.Recording.objects.matching(filters)
         try:
-            page = sort.page(
-                selection.select_related("features", "analysis").only(*LIST_FIELDS),
-                key=sort_key,
-                descending=descending,
-                cursor=cursor,
-                size=size,
-            )
-        except BadCursor as e:
-            errors.append(ParamError("after", str(e)))
-    if errors or filters is None or page is None:
+            rows = selection.select_related("features", "analysis").only(*LIST_FIELDS)
+            paged = choose_page(
+                sort, selection, rows, key=sort_key, descending=descending, size=size,
+                asked=asked, total=cached_count(filters, selection),
+            )  # fmt: skip
+        except FilterError as e:
+            errors += e.errors
+    if errors or filters is None or paged is None:
         context["errors"] = [e.message for e in errors]
         context["error_params"] = {e.param for e in errors}
         return render(request, "catalog/recording_list.html", context, status=400)
@@ -310,7 +344,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             if key == sort_key:
                 state = "descending" if descending else "ascending"
                 first = "" if descending else "-"
-            href = _query(items, sort=f"{first}{key}", size=size)
+            href = query_string(items, sort=f"{first}{key}", size=size)
         columns.append(
             {"param": param, "heading": heading, "unit": unit, "numeric": numeric,
              "href": href, "state": state}
@@ -321,19 +355,18 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     }
     context.update(
         {
-            "page": page,
-            "rows": [table_row(r, names) for r in page.items],
-            "total": cached_count(filters, selection),
+            "page": paged.page,
+            "rows": [table_row(r, names) for r in paged.page.items],
+            "total": paged.total,
             "columns": columns,
             "is_filtered": bool(items),
-            "notes": filters.notes,
+            "notes": [*filters.notes, *paged.notes],
             # The export panel's figures (exports.templatetags.export_panel) are of these.
             "filters": filters,
             # The filters as a query string: what "change all matching" hands the bulk page.
             "filter_query": urlencode(items),
-            "first_url": _query(items, **here),
-            "next_url": _query(items, **here, after=page.next_cursor) if page.next_cursor else None,
-            "size_urls": [(s, _query(items, sort=here["sort"], size=s)) for s in PAGE_SIZES],
+            "size_urls": [(s, query_string(items, sort=here["sort"], size=s)) for s in PAGE_SIZES],
+            "pager": pager_links(paged, items, here),
         }
     )
     return render(request, "catalog/recording_list.html", context)

@@ -109,3 +109,12 @@ def test_demo_audio_over_the_upload_limit_is_skipped_with_a_reason(settings: Any
     assert err.getvalue().count("Demo audio not added:") == 2
     assert "upload limit" in err.getvalue()
     assert Recording.objects.count() == 5
+
+
+def test_seeded_times_compare_equal_to_the_same_instant_in_a_query() -> None:
+    # As a keyset cursor does: the stored text must equal Django's parameter for that instant.
+    seed("--count", "40")
+    for rec in Recording.objects.filter(recorded_at__isnull=False)[:10]:
+        assert Recording.objects.filter(recorded_at=rec.recorded_at, pk=rec.pk).exists()
+        assert Recording.objects.filter(created_at=rec.created_at, pk=rec.pk).exists()
+        assert not Recording.objects.filter(recorded_at__gt=rec.recorded_at, pk=rec.pk).exists()
