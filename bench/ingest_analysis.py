@@ -1,6 +1,7 @@
 """What does measuring one recording cost the worker, in memory and time, by length?
 
     .venv/bin/python bench/ingest_analysis.py [--long] [--before-minutes 1] [--skip-stages]
+    .venv/bin/python bench/ingest_analysis.py --against main [--rounds 5]
 
 Recordings are synthetic field recordings (``synth.long_recording``: pink background, a train
 pass-by and horn every 5 minutes) written block by block to 16-bit FLAC, so the bench itself
@@ -19,12 +20,17 @@ whole file to float64, analyse the whole array, plot data from it), run on the s
 48 kHz); longer cases print the memory that rate predicts instead.
 
 Then, unless ``--skip-stages``, the CPU time of each stage of the streaming path on 1 minute.
+
+``--against REV`` instead compares this tree's streaming path with git revision REV's on 2 min
+of 48 kHz mono: fresh processes in alternating order (``--rounds`` each), medians of CPU time,
+since on a shared machine only runs interleaved in time compare.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,8 +77,8 @@ def write_recording(path: Path, seconds: float, channels: int) -> Path:
     return path
 
 
-def measure(which: str, path: Path, warm: Path) -> dict[str, float]:
-    code = CHILD.format(root=str(ROOT))
+def measure(which: str, path: Path, warm: Path, root: Path = ROOT) -> dict[str, float]:
+    code = CHILD.format(root=str(root))
     done = subprocess.run(
         [sys.executable, "-c", code, str(path), str(warm), which],
         capture_output=True,
@@ -154,12 +160,41 @@ def print_stages(seconds: float) -> None:
         print(f"  {name:38}{spent:7.2f} s  ({seconds / spent:5.0f}x real time)")
 
 
+def compare(revision: str, rounds: int) -> None:
+    seconds = 120.0
+    with tempfile.TemporaryDirectory(prefix="noisebank-bench-") as tmp:
+        old = Path(tmp) / "old"
+        old.mkdir()
+        tree = ["git", "-C", str(ROOT), "archive", revision, "noisebank", "bench"]
+        archive = subprocess.run(tree, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        warm = write_recording(Path(tmp) / "warm.flac", 2.0, 1)
+        path = write_recording(Path(tmp) / "recording.flac", seconds, 1)
+        roots = {revision: old, "this tree": ROOT}
+        cpu: dict[str, list[float]] = {name: [] for name in roots}
+        for i in range(rounds):
+            for name in list(roots)[:: 1 if i % 2 == 0 else -1]:
+                cpu[name].append(measure("after", path, warm, roots[name])["cpu"])
+    print(f"CPU time of the streaming path on {seconds:g} s of 48 kHz mono, {rounds} runs each")
+    for name, times in cpu.items():
+        median = statistics.median(times)
+        runs = " ".join(f"{t:.2f}" for t in times)
+        print(f"  {name:14} median {median:6.2f} s ({seconds / median:4.0f}x real time)  [{runs}]")
+    ratio = statistics.median(cpu["this tree"]) / statistics.median(cpu[revision])
+    print(f"  this tree takes {100 * ratio:.1f} % of {revision}'s CPU time")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--long", action="store_true", help="also 24 h of 48 kHz mono")
     parser.add_argument("--before-minutes", type=float, default=1.0)
     parser.add_argument("--skip-stages", action="store_true")
+    parser.add_argument("--against", metavar="REV", help="compare with a git revision's CPU time")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each with --against")
     args = parser.parse_args()
+    if args.against:
+        compare(args.against, args.rounds)
+        return
 
     cases = [("1 min, 48 kHz mono", 60.0, 1), ("1 h, 48 kHz mono", 3600.0, 1)]
     cases.append(("1 h, 48 kHz stereo", 3600.0, 2))

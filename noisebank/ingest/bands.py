@@ -19,6 +19,8 @@ import pyoctaveband as po
 import soxr
 from scipy import signal
 
+from noisebank.ingest.sos import SosFilter
+
 BAND_LIMITS_HZ = (25.0, 20_000.0)
 SPECTRUM_MIN_HZ = 20.0
 ENERGY_RANGE = (0.05, 0.95)
@@ -73,9 +75,9 @@ class _Group:
     def __init__(self, rate: int, bands: list[tuple[float, str]], channels: int) -> None:
         self.rate = rate
         self.labels = [label for _, label in bands]
-        self.sos = _design(rate, bands[0][0], bands[-1][0])
-        assert len(self.sos) == len(bands)
-        self.states = [np.zeros((s.shape[0], channels, 2)) for s in self.sos]
+        sos = _design(rate, bands[0][0], bands[-1][0])
+        assert len(sos) == len(bands)
+        self.filters = [SosFilter(s, channels) for s in sos]
         self.energy = np.zeros((len(bands), channels))
         self.samples = 0
         self.waiting: list[np.ndarray] = []
@@ -90,8 +92,10 @@ class _Group:
         self.waiting = []
         if not y.shape[1]:
             return
-        for i, sos in enumerate(self.sos):
-            filtered, self.states[i] = signal.sosfilt(sos, y, axis=-1, zi=self.states[i])
+        filtered = np.empty_like(y, order="C")
+        for i, band in enumerate(self.filters):
+            np.copyto(filtered, y)
+            band.filter_in_place(filtered)
             self.energy[i] += np.einsum("ij,ij->i", filtered, filtered)
         self.samples += y.shape[1]
 
@@ -188,5 +192,6 @@ class SpectrumMeter:
     @staticmethod
     def _periodograms(frames: np.ndarray, window: np.ndarray) -> np.ndarray:
         centred = frames - frames.mean(axis=-1, keepdims=True)
-        spectrum = np.fft.rfft(centred * window, axis=-1)
+        centred *= window
+        spectrum = np.fft.rfft(centred, axis=-1)
         return spectrum.real**2 + spectrum.imag**2

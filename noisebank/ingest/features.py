@@ -35,6 +35,9 @@ HPSS_KERNEL = 31
 MEL_TOP_DB = 80.0
 _MEL_BANDS = 128
 _MEL_AMIN = 1e-10
+_ROLL_PERCENT = 0.85  # librosa's defaults for spectral_rolloff, spectral_flatness and
+_FLATNESS_AMIN = 1e-10  # zero_crossings
+_ZERO_THRESHOLD = np.float32(1e-10)
 _MEL_LOW_DB, _MEL_BIN_DB, _MEL_BINS = -100.0, 0.1, 2500  # -100 .. +150 dB
 
 
@@ -51,6 +54,13 @@ class FeatureMeter:
         self.zcr_pending: np.ndarray | None = None  # starts with copies of the first sample
         self.last_sample = np.float32(0)
         self.mel_basis = librosa.filters.mel(sr=FEATURE_SAMPLE_RATE, n_fft=FRAME_LENGTH)
+        self.frequencies = librosa.fft_frequencies(sr=FEATURE_SAMPLE_RATE, n_fft=FRAME_LENGTH)[
+            :, np.newaxis
+        ]
+        # tuning=0: estimating a musical tuning from railway noise only adds noise and time.
+        self.chroma_basis = librosa.filters.chroma(
+            sr=FEATURE_SAMPLE_RATE, n_fft=FRAME_LENGTH, tuning=0.0, n_chroma=12
+        )
         self.frames = 0
         self.zcr_frames = 0
         self.sums = {"centroid": 0.0, "bandwidth": 0.0, "rolloff": 0.0, "flatness": 0.0}
@@ -118,31 +128,31 @@ class FeatureMeter:
         pending = np.concatenate([self.zcr_pending, y])
         count = (len(pending) - FRAME_LENGTH) // HOP_LENGTH + 1
         if count > 0:
-            zcr = librosa.feature.zero_crossing_rate(
-                pending[: (count - 1) * HOP_LENGTH + FRAME_LENGTH],
-                frame_length=FRAME_LENGTH,
-                hop_length=HOP_LENGTH,
-                center=False,
-            )
-            self.zcr_sum += float(zcr.sum(dtype=np.float64))
+            self.zcr_sum += float(_zero_crossing_rates(pending, count).sum())
             self.zcr_frames += count
             pending = pending[count * HOP_LENGTH :]
         self.zcr_pending = pending
 
     def _spectral(self, magnitude: np.ndarray) -> None:
-        sr = FEATURE_SAMPLE_RATE
         power = magnitude**2
-        centroid = librosa.feature.spectral_centroid(S=magnitude, sr=sr)
+        # librosa.feature.spectral_centroid, _bandwidth, _rolloff and _flatness (S=magnitude),
+        # their arithmetic sharing one normalised spectrogram and one cumulative sum.
+        shares = librosa.util.normalize(magnitude, norm=1, axis=-2)
+        centroid = np.sum(self.frequencies * shares, axis=-2, keepdims=True)
+        deviation = np.abs(np.subtract.outer(centroid[0], self.frequencies[:, 0]).swapaxes(-2, -1))
+        bandwidth = np.sum(shares * deviation**2, axis=-2, keepdims=True) ** 0.5
+        cumulative = np.cumsum(magnitude, axis=-2)
+        reached = cumulative >= _ROLL_PERCENT * cumulative[-1]
+        rolloff = self.frequencies[np.argmax(reached, axis=-2), 0]
+        floored = np.maximum(_FLATNESS_AMIN, power)
+        flatness = np.exp(np.mean(np.log(floored), axis=-2)) / np.mean(floored, axis=-2)
         self.sums["centroid"] += float(centroid.sum(dtype=np.float64))
-        self.sums["bandwidth"] += float(
-            librosa.feature.spectral_bandwidth(S=magnitude, sr=sr, centroid=centroid).sum()
-        )
-        self.sums["rolloff"] += float(librosa.feature.spectral_rolloff(S=magnitude, sr=sr).sum())
-        self.sums["flatness"] += float(
-            librosa.feature.spectral_flatness(S=magnitude).sum(dtype=np.float64)
-        )
-        # tuning=0: estimating a musical tuning from railway noise only adds noise and time.
-        chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
+        self.sums["bandwidth"] += float(bandwidth.sum())
+        self.sums["rolloff"] += float(rolloff.sum())
+        self.sums["flatness"] += float(flatness.sum(dtype=np.float64))
+        # librosa.feature.chroma_stft(S=power, sr=22050, tuning=0.0), its filters made once.
+        raw_chroma = np.einsum("cf,...ft->...ct", self.chroma_basis, power, optimize=True)
+        chroma = librosa.util.normalize(raw_chroma, norm=np.inf, axis=-2)
         self.chroma += chroma.sum(axis=1, dtype=np.float64)
         self._mel(power)
         self.hpss.add(magnitude)
@@ -214,11 +224,24 @@ class HarmonicPercussive:
         harmonic = _median_along_rows(padded)[:, self.half : -self.half]
         percussive = _median_along_rows(
             np.pad(centre.T, ((0, 0), (self.half, self.half)), mode="symmetric")
-        )[:, self.half : -self.half].T
-        harmonic_mask = librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True)
-        percussive_mask = librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True)
+        )[:, self.half : -self.half]
+        percussive = np.ascontiguousarray(percussive.T)  # the masks' arithmetic runs in one order
+        harmonic_mask, percussive_mask = _softmasks(harmonic, percussive)
         self.harmonic += float(np.sum((harmonic_mask * centre) ** 2, dtype=np.float64))
         self.percussive += float(np.sum((percussive_mask * centre) ** 2, dtype=np.float64))
+
+
+def _zero_crossing_rates(y: np.ndarray, count: int) -> np.ndarray:
+    """librosa.feature.zero_crossing_rate(y, center=False) of the first ``count`` frames.
+
+    librosa counts a crossing where the sign bit changes between neighbours within a frame,
+    values within 1e-10 of zero counting as positive; a running count of the crossings gives
+    every frame's by one subtraction instead of a pass over each of its 2048 samples.
+    """
+    negative = y[: (count - 1) * HOP_LENGTH + FRAME_LENGTH] < -_ZERO_THRESHOLD
+    crossed = np.concatenate(([0], np.cumsum(negative[1:] != negative[:-1])))
+    starts = np.arange(count) * HOP_LENGTH
+    return np.asarray((crossed[starts + FRAME_LENGTH - 1] - crossed[starts]) / FRAME_LENGTH)
 
 
 def _median_along_rows(padded: np.ndarray) -> np.ndarray:
@@ -239,7 +262,20 @@ def hpss_masks(magnitude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     harmonic = _median_along_rows(padded_time)[:, half:-half]
     padded_frequency = np.pad(magnitude.T, ((0, 0), (half, half)), mode="symmetric")
     percussive = _median_along_rows(padded_frequency)[:, half:-half].T
-    return (
-        librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True),
-        librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True),
-    )
+    return _softmasks(harmonic, percussive)
+
+
+def _softmasks(harmonic: np.ndarray, percussive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """librosa.util.softmask(h, p, power=2.0, split_zeros=True) and softmask(p, h, ...), bit
+    for bit, computed together: both divide by the same larger value and the same sum."""
+    larger = np.maximum(harmonic, percussive)
+    silent = larger < np.finfo(larger.dtype).tiny
+    larger[silent] = 1
+    h = (harmonic / larger) ** 2
+    p = (percussive / larger) ** 2
+    total = h + p
+    np.divide(h, total, out=h, where=~silent)
+    np.divide(p, total, out=p, where=~silent)
+    h[silent] = 0.5
+    p[silent] = 0.5
+    return h, p

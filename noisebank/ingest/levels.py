@@ -25,6 +25,8 @@ import pyoctaveband as po
 import soxr
 from scipy import signal
 
+from noisebank.ingest.sos import SosFilter
+
 FAST_TIME_CONSTANT_S = 0.125
 READING_INTERVAL_S = 0.01
 MAX_SERIES_POINTS = 2000
@@ -63,18 +65,19 @@ class AWeighting:
         self.factor = min(8, max(1, math.ceil(_A_WEIGHTING_RATE_HZ / sample_rate)))
         high_rate = sample_rate * self.factor
         self.channels = channels
-        self.design = po.WeightingFilter(high_rate, "A", stateful=True, high_accuracy=False)
+        design = po.WeightingFilter(high_rate, "A", stateful=True, high_accuracy=False)
+        self.filter = SosFilter(design.sos, channels)  # its stateful filter, without copies
         self.up = soxr.ResampleStream(sample_rate, high_rate, channels, dtype="float64")
         self.phase = 0  # where in the next oversampled block the next kept sample is
 
     def process(self, x: np.ndarray, *, last: bool = False) -> np.ndarray:
         """(channels, n) in, (channels, m) out; the output lags the input until ``last``."""
         if self.factor == 1:
-            return self.design.filter(x) if x.shape[1] else x
+            return self.filter.filter_in_place(np.array(x, dtype=np.float64, order="C"))
         high = self.up.resample_chunk(np.ascontiguousarray(x.T), last=last)
         if not len(high):
             return np.zeros((self.channels, 0))
-        weighted = self.design.filter(np.ascontiguousarray(high.T))
+        weighted = self.filter.filter_in_place(np.ascontiguousarray(high.T))
         kept = weighted[:, self.phase :: self.factor]
         self.phase = (self.phase - weighted.shape[1]) % self.factor
         return np.ascontiguousarray(kept)

@@ -143,10 +143,14 @@ class SpectrogramMeter:
             return
         frames = np.lib.stride_tricks.sliding_window_view(self.pending, self.segment)
         spectrum = np.fft.rfft(frames[: count * self.hop : self.hop] * self.window, axis=-1)
-        power = (spectrum.real**2 + spectrum.imag**2) * self.doubling
         self.pending = self.pending[count * self.hop :]
-        rows = power.T[self.below] * (1 - self.weight) + power.T[self.below + 1] * self.weight
-        self._bin(rows)
+        below, above = self._power(spectrum, self.below), self._power(spectrum, self.below + 1)
+        self._bin(below * (1 - self.weight) + above * self.weight)
+
+    def _power(self, spectrum: np.ndarray, bins: np.ndarray) -> np.ndarray:
+        """(rows, frames): the power density of only the bins the image's rows read."""
+        chosen = spectrum[:, bins].T
+        return np.asarray((chosen.real**2 + chosen.imag**2) * self.doubling[bins, np.newaxis])
 
     def _bin(self, rows: np.ndarray) -> None:
         sums, count = self.partial

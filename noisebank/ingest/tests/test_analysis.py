@@ -19,7 +19,7 @@ import soundfile as sf
 
 from noisebank.ingest.analysis import MAX_SERIES_POINTS, Levels, analyse
 from noisebank.ingest.audio import load_audio
-from noisebank.ingest.features import hpss_masks
+from noisebank.ingest.features import FeatureMeter, _zero_crossing_rates, hpss_masks
 from noisebank.lib import synth
 from noisebank.lib.bands import BAND_CENTRES
 
@@ -359,3 +359,29 @@ def test_silence_gives_json_ready_results_without_levels() -> None:
     assert result.signal.no_signal and result.levels is None
     assert result.features.rms_energy == 0.0
     assert result.features.duration_s == 1.0 and result.features.spectral_centroid is None
+
+
+def test_spectral_features_and_zero_crossings_equal_librosas_own_functions() -> None:
+    y = synth.crossing_bell(duration_s=1.0, sample_rate=22_050).astype(np.float32)
+    y[2000:4000] = 0.0  # silent frames: a zero spectrum and no crossings
+    magnitude = np.abs(librosa.stft(y, center=False))
+    meter = FeatureMeter(22_050)
+
+    meter._spectral(magnitude)
+    count = magnitude.shape[1]
+
+    sr = 22_050
+    centroid = librosa.feature.spectral_centroid(S=magnitude, sr=sr)
+    theirs = {
+        "centroid": centroid.sum(dtype=np.float64),
+        "bandwidth": librosa.feature.spectral_bandwidth(
+            S=magnitude, sr=sr, centroid=centroid
+        ).sum(),
+        "rolloff": librosa.feature.spectral_rolloff(S=magnitude, sr=sr).sum(),
+        "flatness": librosa.feature.spectral_flatness(S=magnitude).sum(dtype=np.float64),
+    }
+    assert meter.sums == pytest.approx(theirs, rel=1e-12)
+    chroma = librosa.feature.chroma_stft(S=magnitude**2, sr=sr, tuning=0.0)
+    assert meter.chroma == pytest.approx(chroma.sum(axis=1, dtype=np.float64), rel=1e-12)
+    zcr = librosa.feature.zero_crossing_rate(y, center=False)[0]
+    np.testing.assert_array_equal(_zero_crossing_rates(y, count), zcr)
