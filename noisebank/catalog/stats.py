@@ -25,7 +25,7 @@ GROUPS: dict[str, tuple[str, str | None]] = {
     "class": ("sound_class_id", "sound_class__name"),
     "region": ("region_id", "region__name"),
     "status": ("status", None),
-    "unit": ("analysis__unit", None),
+    "unit": ("level_unit", None),
 }
 
 
@@ -37,10 +37,10 @@ def selection_stats(filters: RecordingFilter) -> dict[str, Any]:
         "by": {name: _groups(selection, *fields) for name, fields in GROUPS.items()},
         "laeq_histogram": _level_histogram(selection),
         "laeq": {
-            unit: _distribution(selection.filter(analysis__unit=unit), "analysis__laeq")
+            unit: _distribution(selection.filter(level_unit=unit), "laeq")
             for unit in NoiseAnalysis.Unit.values
         },
-        "duration_s": _distribution(selection, "features__duration_s"),
+        "duration_s": _distribution(selection, "duration_s"),
         "audio_files": audio["files"],
         "audio_bytes": audio["bytes"] or 0,
     }
@@ -67,9 +67,9 @@ def _groups(selection: RecordingQuerySet, key: str, label: str | None) -> list[d
 def _level_histogram(selection: RecordingQuerySet) -> dict[str, list[dict[str, Any]]]:
     """1 dB bins of LAeq, [low, low + 1), a list for each unit, lowest bin first."""
     rows = (
-        selection.filter(analysis__laeq__isnull=False)
+        selection.filter(laeq__isnull=False)
         .order_by()
-        .annotate(unit=F("analysis__unit"), low=Floor("analysis__laeq"))
+        .annotate(unit=F("level_unit"), low=Floor("laeq"))
         .values("unit", "low")
         .annotate(n=Count("id"))
     )

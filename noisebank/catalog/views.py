@@ -68,11 +68,11 @@ SORTS: dict[str, Sort] = {
     "noise_id": Sort("Noise ID", "noise_id", (str,), unique=True),
     "name": Sort("Name", "name", (str,)),
     "category": Sort("Category", "category", (int,), walk=True),
-    "duration": Sort(
-        "Duration", "features__duration_s", NUMBER, "features__recording_id", nullable=True
-    ),
-    "laeq": Sort("LAeq", "analysis__laeq", NUMBER, "analysis__recording_id", nullable=True),
-    "lafmax": Sort("LAFmax", "analysis__lafmax", NUMBER, "analysis__recording_id", nullable=True),
+    # The measurements by the recording's copies of them (Recording.copy_measurements): with a
+    # category, one range of (category, laeq, id).
+    "duration": Sort("Duration", "duration_s", NUMBER, nullable=True),
+    "laeq": Sort("LAeq", "laeq", NUMBER, nullable=True),
+    "lafmax": Sort("LAFmax", "lafmax", NUMBER, nullable=True),
 }
 DEFAULT_SORT = "-recorded_at"
 
@@ -188,13 +188,12 @@ def filter_choices(request: HttpRequest) -> dict[str, dict[str, Any]]:
     return built
 
 
-# The page's own query reads the recording and its two measurement tables only: the taxonomy
-# names come from the selects' options, already loaded. (Joining the four name tables as well
-# cost more to plan than to run.)
+# The page's own query reads the recording table only: the measurements from its copies of
+# them (Recording.copy_measurements), the taxonomy names from the selects' options, already
+# loaded. (Joining the four name tables as well cost more to plan than to run.)
 LIST_FIELDS = (
     "noise_id", "name", "recorded_at", "status", "review_state", "category", "sound_class",
-    "region", "community", "features__duration_s", "analysis__laeq", "analysis__lafmax",
-    "analysis__unit",
+    "region", "community", "duration_s", "laeq", "lafmax", "level_unit",
 )  # fmt: skip
 DETAIL_PREFIX = "/recordings/"
 
@@ -211,8 +210,6 @@ def _id_parts(noise_id: str) -> tuple[str, str]:
 
 
 def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any]:
-    features = getattr(r, "features", None)
-    analysis = getattr(r, "analysis", None)
     return {
         "noise_id": r.noise_id,
         # NSE-<collector>- | <time>-<hex>: a line may break there (a hyphen before digits is
@@ -227,10 +224,10 @@ def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any
         "recorded": r.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M").split()
         if r.recorded_at
         else ["unknown"],
-        "duration": _number(features.duration_s if features else None),
-        "laeq": _number(analysis.laeq if analysis else None),
-        "lafmax": _number(analysis.lafmax if analysis else None),
-        "unit": analysis.unit if analysis else "",
+        "duration": _number(r.duration_s),
+        "laeq": _number(r.laeq),
+        "lafmax": _number(r.lafmax),
+        "unit": r.level_unit or "",
         "status": r.status,
         "status_label": r.get_status_display(),
         "review": r.review_state,
@@ -286,7 +283,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         selection = m.Recording.objects.matching(filters)
         try:
             page = sort.page(
-                selection.select_related("features", "analysis").only(*LIST_FIELDS),
+                selection.only(*LIST_FIELDS),
                 key=sort_key,
                 descending=descending,
                 cursor=cursor,
