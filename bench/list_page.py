@@ -104,7 +104,7 @@ def cases(total: int) -> list[tuple[str, dict[str, str | None]]]:
     ]  # fmt: skip
 
 
-def measure(repeat: int, min_warm: int) -> None:
+def measure(repeat: int, min_warm: int, only: list[str]) -> None:
     import django
 
     django.setup()
@@ -125,7 +125,7 @@ def measure(repeat: int, min_warm: int) -> None:
     for name, queries in cases(total):
         for where, path in WHERE.items():
             query = queries.get(where)
-            if query is None:
+            if query is None or where not in only:
                 continue
             url = f"{path}?{query}" if query else path
             cache.clear()
@@ -166,10 +166,13 @@ def main() -> None:
     parser.add_argument("--db", action="append", required=True, help="a DATABASE_URL (repeat)")
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--min-warm", type=int, default=5, help="warm requests of a slow case")
+    parser.add_argument(
+        "--only", default=",".join(WHERE), help="endpoints measured (default: page,api,stats)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        measure(args.repeat, args.min_warm)
+        measure(args.repeat, args.min_warm, args.only.split(","))
         return
     tables = []
     for url in args.db:
@@ -183,7 +186,7 @@ def main() -> None:
         }
         out = subprocess.run(
             [sys.executable, "-m", "bench.list_page", "--child", "--repeat", str(args.repeat),
-             "--min-warm", str(args.min_warm), "--db", url],
+             "--min-warm", str(args.min_warm), "--only", args.only, "--db", url],
             env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
         if out.returncode != 0:
@@ -205,7 +208,9 @@ def main() -> None:
             for where in WHERE:
                 r = got.get(where)
                 cells += (
-                    [f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['cold_ms']:.0f}"]
+                    ["-", "", ""]
+                    if where not in args.only.split(",")
+                    else [f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['cold_ms']:.0f}"]
                     if r
                     else ["n/a", "", ""]
                 )

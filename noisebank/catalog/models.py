@@ -378,8 +378,14 @@ class Recording(models.Model):
             models.Index(fields=["lafmax", "id"], name="recording_lafmax_idx"),
             models.Index(fields=["duration_s", "id"], name="recording_duration_idx"),
             # A category with an LAeq range or sorted by LAeq: WHERE category_id = ? AND laeq
-            # >= ? ORDER BY laeq DESC, id DESC (and its count), one range of one index.
-            models.Index(fields=["category", "laeq", "id"], name="recording_category_laeq_idx"),
+            # >= ? ORDER BY laeq DESC, id DESC, one range of one index. Partial, as the
+            # catalogue's selections are (accepted unless a reviewer says otherwise): so their
+            # count is read from the index alone.
+            models.Index(
+                fields=["category", "laeq", "id"],
+                name="recording_category_laeq_idx",
+                condition=Q(review_state="accepted"),
+            ),
             # Filter by processing status (the worker's backlog, the status filter).
             models.Index(fields=["status"], name="recording_status_idx"),
             # Newest uploads first (a collector's "my uploads", admin list).

@@ -24,7 +24,13 @@ from noisebank.catalog.filters import (
     from_original,
     parse_filters,
 )
-from noisebank.catalog.pagination import BadCursor, Page, group_walk_page, keyset_page
+from noisebank.catalog.pagination import (
+    FEW_ROWS,
+    BadCursor,
+    Page,
+    group_walk_page,
+    keyset_page,
+)
 
 PAGE_SIZES = (50, 100, 200)
 LIST_PARAMS = {"after", "size", "sort"}
@@ -40,7 +46,9 @@ class Sort:
     unique: bool = False
     walk: bool = False  # ordered by a foreign key's names, one group at a time
 
-    def page(self, qs: Any, *, key: str, descending: bool, cursor: str | None, size: int) -> Page:
+    def page(
+        self, qs: Any, *, key: str, descending: bool, cursor: str | None, size: int, few: bool
+    ) -> Page:
         if self.walk:
             groups = list(m.Category.objects.order_by("name", "id").values_list("id", flat=True))
             return group_walk_page(
@@ -58,6 +66,7 @@ class Sort:
             unique=self.unique,
             value_types=self.value_types,
             tag=key,
+            few=few,
         )
 
 
@@ -281,6 +290,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     page = None
     if filters is not None and not errors:
         selection = m.Recording.objects.matching(filters)
+        total = cached_count(filters, selection)
         try:
             page = sort.page(
                 selection.only(*LIST_FIELDS),
@@ -288,6 +298,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
                 descending=descending,
                 cursor=cursor,
                 size=size,
+                few=total <= FEW_ROWS,
             )
         except BadCursor as e:
             errors.append(ParamError("after", str(e)))
@@ -320,7 +331,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": [table_row(r, names) for r in page.items],
-            "total": cached_count(filters, selection),
+            "total": total,
             "columns": columns,
             "is_filtered": bool(items),
             "notes": filters.notes,

@@ -82,6 +82,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='recording',
-            index=models.Index(fields=['category', 'laeq', 'id'], name='recording_category_laeq_idx'),
+            index=models.Index(
+                condition=models.Q(review_state="accepted"),
+                fields=["category", "laeq", "id"],
+                name="recording_category_laeq_idx",
+            ),
         ),
     ]
