@@ -386,6 +386,25 @@ class Recording(models.Model):
                 name="recording_category_laeq_idx",
                 condition=Q(review_state="accepted"),
             ),
+            # A region with a unit (region=...&unit=dB SPL) and a bbox: their counts from the
+            # index alone, as above.
+            models.Index(
+                fields=["region", "level_unit", "id"],
+                name="recording_region_unit_idx",
+                condition=Q(review_state="accepted"),
+            ),
+            models.Index(
+                fields=["latitude", "longitude", "id"],
+                name="recording_location_idx",
+                condition=Q(review_state="accepted"),
+            ),
+            # has_audio=yes: the few recordings with a file (most rows are metadata only), in
+            # the catalogue's default order.
+            models.Index(
+                fields=["recorded_at", "id"],
+                name="recording_audio_idx",
+                condition=~Q(audio=""),
+            ),
             # Filter by processing status (the worker's backlog, the status filter).
             models.Index(fields=["status"], name="recording_status_idx"),
             # Newest uploads first (a collector's "my uploads", admin list).

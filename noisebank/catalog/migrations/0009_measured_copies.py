@@ -88,4 +88,28 @@ class Migration(migrations.Migration):
                 name="recording_category_laeq_idx",
             ),
         ),
+            migrations.AddIndex(
+            model_name="recording",
+            index=models.Index(
+                condition=models.Q(review_state="accepted"),
+                fields=["region", "level_unit", "id"],
+                name="recording_region_unit_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="recording",
+            index=models.Index(
+                condition=models.Q(review_state="accepted"),
+                fields=["latitude", "longitude", "id"],
+                name="recording_location_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="recording",
+            index=models.Index(
+                condition=~models.Q(audio=""),
+                fields=["recorded_at", "id"],
+                name="recording_audio_idx",
+            ),
+        ),
     ]
