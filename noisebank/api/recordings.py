@@ -117,7 +117,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         cursor=None,
         after=after,
         size=size,
-        few=count <= FEW_ROWS,
+        few=selection if count <= FEW_ROWS else None,
     )
     results = [
         {c.name: _json_value(row[a]) for a, c in zip(aliases, columns, strict=True)}

@@ -121,7 +121,7 @@ def keyset_page(
     value_types: tuple[type, ...] = (str, int, float, datetime),
     tag: str | None = None,
     after: tuple[Any, int] | None = None,
-    few: bool = False,
+    few: "QuerySet[Any, Any] | None" = None,
 ) -> Page[T]:
     """One page of `queryset` ordered by (`field`, id), NULLs of a nullable `field` last.
 
@@ -133,8 +133,9 @@ def keyset_page(
     (or whose tag is not `tag`) is a BadCursor, not a database error. `after`, instead of a
     cursor, is the (value, id) a caller decoded itself.
 
-    `few`: the caller knows the selection is small (its count, at most FEW_ROWS). Its rows are
-    then found by their filters' best index and sorted, never by walking the order's index:
+    `few`: the selection (filters only, no columns), given when the caller knows it is small
+    (its count, at most FEW_ROWS). Its rows are then found by their filters' best index and
+    sorted, never by walking the order's index:
     PostgreSQL guesses the share of rows two correlated filters keep (a quiet category and a
     high LAeq) as if they were independent, walks the order's index expecting a match every
     few rows, and reads a million before it has a page of the few hundred there are.
@@ -147,10 +148,10 @@ def keyset_page(
             raise BadCursor("The page cursor does not fit this order; start again.")
         if isinstance(value, int) and float in value_types and int not in value_types:
             after = (float(value), after[1])
-    if few:
+    if few is not None:
         # The matches' ids alone first (an index holding the filters' columns answers that by
         # itself), then the page from those rows only.
-        queryset = queryset.filter(pk__in=list(queryset.order_by().values_list("pk", flat=True)))
+        queryset = queryset.filter(pk__in=list(few.order_by().values_list("pk", flat=True)))
     op = TupleLessThan if descending else TupleGreaterThan
     rows: list[T] = []
     if after is None or after[0] is not None:

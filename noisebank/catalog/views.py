@@ -47,7 +47,7 @@ class Sort:
     walk: bool = False  # ordered by a foreign key's names, one group at a time
 
     def page(
-        self, qs: Any, *, key: str, descending: bool, cursor: str | None, size: int, few: bool
+        self, qs: Any, *, key: str, descending: bool, cursor: str | None, size: int, few: Any
     ) -> Page:
         if self.walk:
             groups = list(m.Category.objects.order_by("name", "id").values_list("id", flat=True))
@@ -298,7 +298,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
                 descending=descending,
                 cursor=cursor,
                 size=size,
-                few=total <= FEW_ROWS,
+                few=selection if total <= FEW_ROWS else None,
             )
         except BadCursor as e:
             errors.append(ParamError("after", str(e)))
