@@ -56,7 +56,7 @@ from bench.export_http import (
 )
 from bench.export_peers import datasette, seed_method, start_datasette
 
-FORMATS = ("csv", "xlsx", "parquet", "jsonl", "zip")
+FORMATS = ("csv", "xlsx", "parquet", "jsonl", "geojson", "zip")
 
 
 # --- our side and the floor ----------------------------------------------------------------------

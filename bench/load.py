@@ -17,8 +17,10 @@ Printed side by side: requests and failures, p50/p95 of each kind of request, ex
 row-exact, uploads taken and measured (waited for, up to 3 minutes after the run), database
 connections and the web processes' memory before and after, "database is locked" lines in the
 logs. Goals (issue 13): 0 failures, page p95 ≤ 500 ms, every upload measured, every export
-row-exact, connections and memory back to baseline, 0 "database is locked". All traffic is to
-127.0.0.1; nothing outlives the run (databases and folders are removed).
+row-exact, connections and memory back to baseline (the baseline: the web processes' memory after
+a minute of the same load, --warm-up; their memory at start is printed too), 0 "database is
+locked". All traffic is to 127.0.0.1; nothing outlives the run (databases and folders are
+removed).
 """
 
 import argparse
@@ -56,7 +58,7 @@ class Result:
     uploads_measured: int = 0
     uploads_failed: int = 0
     connections: tuple[int, int] = (0, 0)
-    memory_mb: tuple[float, float] = (0.0, 0.0)
+    memory_mb: tuple[float, float, float] = (0.0, 0.0, 0.0)  # started, warm, after
     locked: int = 0
 
 
@@ -131,8 +133,49 @@ def read_failures(prefix: Path) -> list[str]:
         ]
 
 
+def locust(
+    base: str, env: dict[str, str], prefix: Path, researchers: int, collectors: int, seconds: float
+) -> None:
+    """Locust, headless, for ``seconds``: the users of bench/load_users.py against ``base``."""
+    users = researchers + collectors + 1
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "locust"),
+            "-f",
+            str(ROOT / "bench" / "load_users.py"),
+            "--headless",
+            "--host",
+            base,
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(users),
+            "--run-time",
+            f"{int(seconds)}s",
+            "--stop-timeout",
+            "60",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        env={**env, "LOAD_RESEARCHERS": str(researchers), "LOAD_COLLECTORS": str(collectors)},
+        cwd=ROOT,
+        check=False,  # Locust exits 1 when a request failed; the failures are reported
+        timeout=seconds + 300,
+    )
+
+
 def scenario(
-    db: str, url: str, folder: Path, *, researchers: int, collectors: int, minutes: float
+    db: str,
+    url: str,
+    folder: Path,
+    *,
+    researchers: int,
+    collectors: int,
+    minutes: float,
+    warm_up_s: float,
 ) -> Result:
     from noisebank.ops.tests.servers import (
         base_env,
@@ -176,10 +219,6 @@ def scenario(
                 return bool(response.status == 200)
 
         wait_until(up, "the site", procs)
-        urllib.request.urlopen(base + "/accounts/login/", timeout=10).read()  # warm
-        time.sleep(2)
-        before = (connections(url), tree_rss_mb(web.popen.pid))
-        started_at = time.time()
         prefix = folder / "locust"
         run_env = {
             **os.environ,
@@ -191,35 +230,17 @@ def scenario(
             "LOAD_COLLECTORS": str(collectors),
             "LOAD_EXPORTS_PER_MINUTE": "5",
         }
-        users = researchers + collectors + 1
+        started = tree_rss_mb(web.popen.pid)
+        # Warm-up: the same load for a minute, so the baseline is a server that has imported
+        # its code, filled its caches and grown its thread pool and allocator arenas to this
+        # concurrency; memory that keeps growing after that, in the measured run, is a leak.
+        say(f"{db}: warm-up, {warm_up_s:.0f} s of the same load")
+        locust(base, run_env, folder / "warm-up", researchers, collectors, warm_up_s)
+        time.sleep(5)
+        before = (connections(url), tree_rss_mb(web.popen.pid))
+        started_at = time.time()
         say(f"{db}: {researchers} researchers, {collectors} collectors, 1 exporter, {minutes} min")
-        subprocess.run(
-            [
-                str(Path(sys.executable).parent / "locust"),
-                "-f",
-                str(ROOT / "bench" / "load_users.py"),
-                "--headless",
-                "--host",
-                base,
-                "--users",
-                str(users),
-                "--spawn-rate",
-                str(users),
-                "--run-time",
-                f"{int(minutes * 60)}s",
-                "--stop-timeout",
-                "60",
-                "--csv",
-                str(prefix),
-                "--only-summary",
-                "--loglevel",
-                "WARNING",
-            ],
-            env=run_env,
-            cwd=ROOT,
-            check=False,  # Locust exits 1 when a request failed; the failures are reported
-            timeout=minutes * 60 + 300,
-        )
+        locust(base, run_env, prefix, researchers, collectors, minutes * 60)
         seconds = time.time() - started_at
         result = Result(db, researchers, collectors, seconds)
         result.stats = read_stats(prefix)
@@ -239,7 +260,7 @@ def scenario(
         result.uploads_taken, result.uploads_measured, result.uploads_failed = uploads()
         time.sleep(5)  # requests finished, connections closed
         result.connections = (before[0], connections(url))
-        result.memory_mb = (before[1], tree_rss_mb(web.popen.pid))
+        result.memory_mb = (started, before[1], tree_rss_mb(web.popen.pid))
         result.locked = sum(
             len(re.findall("database is locked", p.output())) for p in (web, worker)
         )
@@ -292,7 +313,11 @@ def report(results: list[Result]) -> None:
         )
         if r.db == "postgres":
             print(f"- database connections: {r.connections[0]} before, {r.connections[1]} after")
-        print(f"- web memory: {r.memory_mb[0]:,.0f} MB before, {r.memory_mb[1]:,.0f} MB after")
+        started, warm, after = r.memory_mb
+        print(
+            f"- web memory: {started:,.0f} MB started, {warm:,.0f} MB after the warm-up "
+            f"(the baseline), {after:,.0f} MB after the load ({after - warm:+,.0f} MB)"
+        )
         print(f"- 'database is locked' in the logs: {r.locked}")
         print()
 
@@ -301,6 +326,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="postgres,sqlite", help="postgres, sqlite or both")
     parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument(
+        "--warm-up", type=float, default=60.0, help="seconds of the same load before the baseline"
+    )
     parser.add_argument("--server", default=PG_SERVER, help="PostgreSQL server URL, no database")
     args = parser.parse_args()
 
@@ -330,7 +358,13 @@ def main() -> int:
                 with seeded_database("load", folder, count=COUNT, password=PASSWORD) as url:
                     results.append(
                         scenario(
-                            db, url, folder, researchers=50, collectors=10, minutes=args.minutes
+                            db,
+                            url,
+                            folder,
+                            researchers=50,
+                            collectors=10,
+                            minutes=args.minutes,
+                            warm_up_s=args.warm_up,
                         )
                     )
             elif db == "sqlite":
@@ -340,7 +374,15 @@ def main() -> int:
                 run(["migrate", "-v", "0"], env)
                 run(["seed", "--count", str(COUNT), "--audio", "0", "--password", PASSWORD], env)
                 results.append(
-                    scenario(db, url, folder, researchers=10, collectors=3, minutes=args.minutes)
+                    scenario(
+                        db,
+                        url,
+                        folder,
+                        researchers=10,
+                        collectors=3,
+                        minutes=args.minutes,
+                        warm_up_s=args.warm_up,
+                    )
                 )
             else:
                 raise SystemExit(f"bench: --db {db}: use postgres or sqlite")

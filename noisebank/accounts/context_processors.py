@@ -20,6 +20,7 @@ def role_flags(request: HttpRequest) -> dict[str, Any]:
         "can_upload": can_upload(user),
         "can_calibrate": may(user, "calibrate"),
         "can_export": can_export(user),
+        "can_dashboard": may(user, "dashboard"),
         "can_review": can_review(user),
         "can_curate": can_curate(user),
         "is_admin": is_admin(user),

@@ -69,6 +69,12 @@ ACTIONS: dict[str, Action] = {
             "(which sends them back to review)",
         ),
         Action(
+            "dashboard",
+            Role.RESEARCHER,
+            "the dashboard (their home page): totals, charts, processing status, recent uploads "
+            "and exports of the catalogue they see",
+        ),
+        Action(
             "export",
             Role.RESEARCHER,
             "exports: downloads, export jobs and their history, the original's batch API",

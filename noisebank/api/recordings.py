@@ -20,6 +20,7 @@ from noisebank.exports import views as export_views
 from noisebank.exports.columns import UnknownColumns, resolve_columns
 from noisebank.exports.engine.writers import WRITERS
 from noisebank.exports.engine.writers.csv import format_datetime
+from noisebank.exports.job_schema import file_schema
 from noisebank.exports.services import FORMATS, UnknownFormat, writer_for
 
 router = Router(tags=["recordings"])
@@ -134,6 +135,7 @@ EXPORT_SUMMARIES = {
     "xlsx": "Download the recordings matching the filters as Excel (XLSX), streamed",
     "parquet": "Download the recordings matching the filters as Parquet, streamed",
     "jsonl": "Download the recordings matching the filters as JSON Lines, streamed",
+    "geojson": "Download the recordings matching the filters as GeoJSON (a Point each), streamed",
     "zip": "Download a ZIP bundle: metadata file, audio files and manifest.json, streamed",
     "dataset": "Download an ML dataset (Hugging Face audiofolder layout) as a ZIP, streamed",
 }
@@ -151,7 +153,7 @@ def _file_response(content_type: str) -> dict[str, Any]:
         # Binary first: a generated client reads the body as bytes, whatever the format.
         "content": {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-            content_type.split(";")[0]: {"schema": {"type": "string", "format": "binary"}},
+            content_type.split(";")[0]: {"schema": file_schema(content_type)},
             "application/json": {"schema": {"type": "object"}},
         },
     }

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field, create_model
 
+from noisebank.catalog.stats import DURATION_EDGES
 from noisebank.exports.columns import COLUMNS
 from noisebank.exports.engine.columns import ColumnType
 
@@ -105,6 +106,23 @@ class Levels(Schema):
     )
 
 
+class CalibrationOut(Schema):
+    offset_db: float | None = Field(
+        description="The offset the levels are in (dB SPL = dBFS + offset); null: dBFS."
+    )
+    source: Literal["recording", "calibration", "device"] | None = Field(
+        description="Where the offset comes from: the recording's own, the device's calibration "
+        "from a calibrator recording covering recorded_at, the offset typed for the device; "
+        "null when there is none."
+    )
+    calibrated_at: datetime | None = Field(
+        description="When the calibrator was recorded (source calibration), else null."
+    )
+    calibrator_db: float | None = Field(
+        description="The calibrator's level, dB SPL (source calibration), else null."
+    )
+
+
 class RecordingDetail(Schema):
     model_config = ConfigDict(extra="allow")
 
@@ -130,7 +148,10 @@ class RecordingDetail(Schema):
     longitude: float | None
     recorded_at: datetime | None = Field(description="Null when the uploader did not say.")
     created_at: datetime
-    calibration_offset_db: float | None
+    calibration_offset_db: float | None = Field(
+        description="The recording's own offset, if it has one (see calibration)."
+    )
+    calibration: CalibrationOut = Field(description="The calibration the levels are in.")
     original_filename: str
     size_bytes: int | None
     sha256: str | None
@@ -201,6 +222,12 @@ class StatsBreakdown(Schema):
     category: list[StatsGroup]
     class_: list[StatsGroup] = Field(alias="class")
     region: list[StatsGroup]
+    community: list[StatsGroup]
+    dataset_type: list[StatsGroup]
+    time_of_day: list[StatsGroup]
+    collector: list[StatsGroup] = Field(
+        description="The uploading user: their full name, else their user name."
+    )
     status: list[StatsGroup]
     unit: list[StatsGroup] = Field(description="dBFS, dB SPL, or null: not measured.")
 
@@ -208,6 +235,17 @@ class StatsBreakdown(Schema):
 class StatsBin(Schema):
     low: float = Field(description="From this level (dB), included.")
     high: float = Field(description="To this level (dB), excluded.")
+    count: int
+
+
+class DurationBin(Schema):
+    low: float = Field(description="From this duration (s), included.")
+    high: float | None = Field(description="To this duration (s), excluded; null: no end.")
+    count: int
+
+
+class MonthCount(Schema):
+    month: str = Field(description="A UTC month, YYYY-MM.", examples=["2026-03"])
     count: int
 
 
@@ -227,6 +265,18 @@ class SelectionStats(Schema):
         description="LAeq in 1 dB bins, for each unit (dBFS, dB SPL), lowest first."
     )
     laeq: dict[str, Distribution] = Field(description="LAeq (dB) of each unit.")
+    lafmax: dict[str, Distribution] = Field(description="LAFmax (dB) of each unit.")
+    la90: dict[str, Distribution] = Field(description="LA90 (dB) of each unit.")
     duration_s: Distribution = Field(description="Duration (s).")
+    duration_histogram: list[DurationBin] = Field(
+        description="Durations in bins with these edges (s): "
+        f"{', '.join(f'{e:g}' for e in DURATION_EDGES)} and no end; shortest first, bins "
+        "without rows left out."
+    )
+    recorded_by_month: list[MonthCount] = Field(
+        description="Recordings per UTC month of their recording time, oldest first; months "
+        "without any left out."
+    )
+    recorded_unknown: int = Field(description="Matching recordings with no recording time.")
     audio_files: int = Field(description="Matching recordings with a stored audio file.")
     audio_bytes: int = Field(description="Their total size (bytes; unknown sizes left out).")

@@ -4,20 +4,43 @@
 
 The same RecordingFilter as the list and every export, so the figures are about exactly the
 rows an export of that filter would hold. Everything is computed by the database (counts, sums,
-minima and maxima, 1 dB histogram bins), the percentiles too on PostgreSQL (percentile_cont);
+minima and maxima, histogram bins, months), the percentiles too on PostgreSQL (percentile_cont);
 on SQLite they are read as the one or two values at their ordered positions (linear
-interpolation between closest ranks, as numpy's default and percentile_cont).
+interpolation between closest ranks, as numpy's default and percentile_cont). Levels, units and
+durations are read from the recording's copies of them (Recording.copy_measurements).
+
+The pieces (audio_totals, breakdown, level_histogram) are public: the catalogue's summary panel
+and the export panel show a few of them without paying for the rest.
 """
 
 import math
+from datetime import UTC
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Sum
-from django.db.models.functions import Floor
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Floor, TruncMonth
 
 from noisebank.catalog.filters import RecordingFilter
-from noisebank.catalog.models import NoiseAnalysis, Recording, RecordingQuerySet
+from noisebank.catalog.models import (
+    MEASURED_COPIES,
+    NoiseAnalysis,
+    Recording,
+    RecordingQuerySet,
+)
 
 PERCENTILES = {"p10": 0.10, "median": 0.50, "p90": 0.90}
 # Breakdown -> (the Recording field grouped by, the field naming a group, or None: the value).
@@ -25,37 +48,59 @@ GROUPS: dict[str, tuple[str, str | None]] = {
     "category": ("category_id", "category__name"),
     "class": ("sound_class_id", "sound_class__name"),
     "region": ("region_id", "region__name"),
+    "community": ("community_id", "community__name"),
+    "dataset_type": ("dataset_type_id", "dataset_type__name"),
+    "time_of_day": ("time_of_day_id", "time_of_day__name"),
+    "collector": ("collector_id", "collector__username"),
     "status": ("status", None),
     "unit": ("level_unit", None),
 }
+# A collector is shown by their full name (first and last), else their user name: never their
+# e-mail address.
+COLLECTOR_NAME = ("collector__first_name", "collector__last_name")
+# Levels given as a distribution per unit (dBFS and dB SPL never mix).
+LEVELS = ("laeq", "lafmax", "la90")
+# Duration bins, seconds: [edge, next edge), the last one open ([1 day, ∞): "high" is null).
+# Uneven on purpose: clips of a few seconds and day-long monitoring runs both occur.
+DURATION_EDGES: tuple[float, ...] = (
+    0, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400,
+)  # fmt: skip
 
 
 def selection_stats(filters: RecordingFilter) -> dict[str, Any]:
     selection = Recording.objects.matching(filters)
-    audio = selection.exclude(audio="").aggregate(files=Count("id"), bytes=Sum("size_bytes"))
+    months, unknown = _recorded_by_month(selection)
     return {
         "count": selection.count(),
-        "by": {name: _groups(selection, *fields) for name, fields in GROUPS.items()},
-        "laeq_histogram": _level_histogram(selection),
-        "laeq": {
-            unit: _distribution(selection.filter(level_unit=unit), "laeq")
-            for unit in NoiseAnalysis.Unit.values
-        },
+        "by": {name: breakdown(selection, name) for name in GROUPS},
+        "laeq_histogram": level_histogram(selection),
+        **{level: _level_distributions(selection, level) for level in LEVELS},
         "duration_s": _distribution(selection, "duration_s"),
-        "audio_files": audio["files"],
-        "audio_bytes": audio["bytes"] or 0,
+        "duration_histogram": _duration_histogram(selection),
+        "recorded_by_month": months,
+        "recorded_unknown": unknown,
+        **audio_totals(selection),
     }
 
 
-def _groups(selection: RecordingQuerySet, key: str, label: str | None) -> list[dict[str, Any]]:
-    """Groups, largest first (then by name and id); rows without a value are one group, named
-    null, after the others of its size."""
+def audio_totals(selection: RecordingQuerySet) -> dict[str, int]:
+    """How many of the rows have a stored audio file, and their bytes (unknown sizes: 0)."""
+    audio = selection.exclude(audio="").aggregate(files=Count("id"), bytes=Sum("size_bytes"))
+    return {"audio_files": audio["files"], "audio_bytes": audio["bytes"] or 0}
+
+
+def breakdown(selection: RecordingQuerySet, name: str) -> list[dict[str, Any]]:
+    """Groups of GROUPS[name], largest first (then by name and id); rows without a value are one
+    group, named null, after the others of its size."""
+    key, label = GROUPS[name]
     fields = [key, label] if label else [key]
+    if name == "collector":
+        fields += COLLECTOR_NAME
     rows = selection.order_by().values(*fields).annotate(n=Count("id"))
     groups = [
         {
             "id": row[key] if label else None,
-            "name": row[label] if label else row[key],
+            "name": _group_name(row, name, label or key),
             "count": row["n"],
         }
         for row in rows
@@ -65,7 +110,14 @@ def _groups(selection: RecordingQuerySet, key: str, label: str | None) -> list[d
     )
 
 
-def _level_histogram(selection: RecordingQuerySet) -> dict[str, list[dict[str, Any]]]:
+def _group_name(row: dict[str, Any], name: str, label: str) -> str | None:
+    if name == "collector" and row[label] is not None:
+        full = " ".join(row[f] for f in COLLECTOR_NAME if row[f]).strip()
+        return full or row[label]
+    return row[label]
+
+
+def level_histogram(selection: RecordingQuerySet) -> dict[str, list[dict[str, Any]]]:
     """1 dB bins of LAeq, [low, low + 1), a list for each unit, lowest bin first."""
     rows = (
         selection.filter(laeq__isnull=False)
@@ -81,6 +133,59 @@ def _level_histogram(selection: RecordingQuerySet) -> dict[str, list[dict[str, A
     for unit_bins in bins.values():
         unit_bins.sort(key=lambda b: b["low"])
     return bins
+
+
+def _duration_histogram(selection: RecordingQuerySet) -> list[dict[str, Any]]:
+    """Bins of DURATION_EDGES holding rows, shortest first (empty bins are left out, as in the
+    LAeq histogram); rows without a duration are in none."""
+    field = "duration_s"
+    index = Case(
+        *(When(Q(**{f"{field}__lt": high}), then=Value(i)) for i, high in
+          enumerate(DURATION_EDGES[1:])),
+        default=Value(len(DURATION_EDGES) - 1),
+        output_field=IntegerField(),
+    )  # fmt: skip
+    rows = (
+        selection.filter(**{f"{field}__isnull": False})
+        .order_by()
+        .annotate(bin=index)
+        .values("bin")
+        .annotate(n=Count("id"))
+    )
+    edges = [*map(float, DURATION_EDGES), None]
+    return [
+        {"low": edges[row["bin"]], "high": edges[row["bin"] + 1], "count": row["n"]}
+        for row in sorted(rows, key=lambda r: r["bin"])
+    ]
+
+
+def _recorded_by_month(selection: RecordingQuerySet) -> tuple[list[dict[str, Any]], int]:
+    """Rows per UTC month of recorded_at, oldest first, months holding rows only; and the rows
+    with no recording time."""
+    rows = (
+        selection.order_by()
+        .annotate(month=TruncMonth("recorded_at", tzinfo=UTC))
+        .values("month")
+        .annotate(n=Count("id"))
+    )
+    months, unknown = [], 0
+    for row in rows:
+        if row["month"] is None:
+            unknown = row["n"]
+        else:
+            months.append(
+                {"month": row["month"].astimezone(UTC).strftime("%Y-%m"), "count": row["n"]}
+            )
+    return sorted(months, key=lambda m: m["month"]), unknown
+
+
+def _level_distributions(selection: RecordingQuerySet, level: str) -> dict[str, Any]:
+    # The recording's copy of a level where it has one (Recording.copy_measurements): no join.
+    field = level if level in MEASURED_COPIES else f"analysis__{level}"
+    return {
+        unit: _distribution(selection.filter(level_unit=unit), field)
+        for unit in NoiseAnalysis.Unit.values
+    }
 
 
 class PercentileCont(Aggregate):

@@ -335,6 +335,8 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             "columns": columns,
             "is_filtered": bool(items),
             "notes": filters.notes,
+            # The export panel's figures (exports.templatetags.export_panel) are of these.
+            "filters": filters,
             # The filters as a query string: what "change all matching" hands the bulk page.
             "filter_query": urlencode(items),
             "first_url": _query(items, **here),

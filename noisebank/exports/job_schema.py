@@ -97,6 +97,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "xlsx": {},
     "parquet": {},
     "jsonl": {},
+    "geojson": {},
     "zip": {
         **_CSV_OPTIONS,
         "folder_template": TEMPLATE,
@@ -130,10 +131,30 @@ def _variant(fmt: str) -> dict[str, Any]:
 
 JOB_BODY = {"oneOf": [_variant(f) for f in (*FORMATS, "dataset")]}
 
+BINARY = {"type": "string", "format": "binary"}
+# A file whose media type says JSON (application/geo+json) is described as what it holds.
+FILE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "application/geo+json": {
+        "type": "object",
+        "description": "An RFC 7946 FeatureCollection: a Feature a recording, a Point "
+        "[longitude, latitude] (null without both), the columns as properties.",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"const": "FeatureCollection"},
+            "features": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+}
+
+
+def file_schema(content_type: str) -> dict[str, Any]:
+    return FILE_SCHEMAS.get(content_type.split(";")[0], BINARY)
+
+
 DOWNLOAD_RESPONSE = {
     "description": "The file (or, with Range, the part asked for).",
     "content": {
-        content_type: {"schema": {"type": "string", "format": "binary"}}
+        content_type: {"schema": file_schema(content_type)}
         # Binary first: a generated client reads the body as bytes, whatever the format.
         for content_type in (
             "application/octet-stream",
@@ -141,6 +162,7 @@ DOWNLOAD_RESPONSE = {
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "application/vnd.apache.parquet",
             "application/x-ndjson",
+            "application/geo+json",
             "application/zip",
         )
     },

@@ -33,7 +33,7 @@ from noisebank.exports.source import ExportQuery, Snapshot, open_snapshot
 from noisebank.ops.replica import read_alias
 
 # Formats the product offers; a format is usable when its writer is registered and available.
-FORMATS = ("csv", "xlsx", "parquet", "jsonl", "zip")
+FORMATS = ("csv", "xlsx", "parquet", "jsonl", "geojson", "zip")
 
 
 class UnknownFormat(ValueError):
@@ -235,6 +235,10 @@ def export_open(
         hidden = template_columns(options.folder_template, columns)
         options = replace(options, bundle_extra_columns=tuple(c.column for c in hidden))
         selected = [*columns, *hidden, AUDIO_STORAGE_NAME]
+    elif fmt == "geojson":
+        hidden = geometry_columns(columns)
+        options = replace(options, geometry_columns=tuple(c.column for c in hidden))
+        selected = [*columns, *hidden]
     else:
         selected = list(columns)
     selection = Recording.objects.matching(filters)
@@ -298,6 +302,12 @@ def template_columns(template: str, chosen: Sequence[ExportColumn]) -> list[Expo
     names = {c.name for c in chosen}
     wanted = [f for f in template_fields(template) if f and f != "ext" and f not in names]
     return [COLUMNS[f] for f in dict.fromkeys(wanted)]
+
+
+def geometry_columns(chosen: Sequence[ExportColumn]) -> list[ExportColumn]:
+    """GeoJSON: latitude and longitude when not chosen, fetched for the geometry only."""
+    names = {c.name for c in chosen}
+    return [COLUMNS[n] for n in ("longitude", "latitude") if n not in names]
 
 
 # Selected last, after the columns asked for, in bundles only.

@@ -136,6 +136,8 @@ def recording_out(rec: Recording) -> dict[str, Any]:
     if hasattr(rec, "analysis"):
         a = rec.analysis
         levels = {k: getattr(a, k) for k in LEVEL_FIELDS}
+    in_force = rec.calibration_in_force()
+    made = in_force.calibration
     return {
         "noise_id": rec.noise_id,
         "name": rec.name,
@@ -160,6 +162,12 @@ def recording_out(rec: Recording) -> dict[str, Any]:
         "recorded_at": rec.recorded_at,
         "created_at": rec.created_at,
         "calibration_offset_db": rec.calibration_offset_db,
+        "calibration": {
+            "offset_db": in_force.offset_db,
+            "source": in_force.source or None,
+            "calibrated_at": made.valid_from if made else None,
+            "calibrator_db": made.nominal_db if made else None,
+        },
         "original_filename": rec.original_filename,
         "size_bytes": rec.size_bytes,
         "sha256": rec.sha256,

@@ -89,3 +89,31 @@
   }
   update();
 })();
+
+// The summary panel: its figures come from a URL of their own (the page does not wait for
+// them), loaded while the panel is open; without this script the panel links to that URL.
+(function () {
+  "use strict";
+  var panel = document.getElementById("selection-summary");
+  var body = document.getElementById("summary-body");
+  if (!panel || !body || !window.fetch) { return; }
+  var state = "idle";
+  function load() {
+    if (state !== "idle" || !panel.open) { return; }
+    state = "loading";
+    body.setAttribute("aria-busy", "true");
+    fetch(panel.getAttribute("data-src"), {
+      headers: { "X-Requested-With": "fetch" }, credentials: "same-origin"
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.text();
+    }).then(function (html) {
+      body.innerHTML = html;  // our own server-made fragment (no script in it)
+      state = "done";
+    }).catch(function () {
+      state = "idle";  // the link to the summary page stays; opening the panel again retries
+    }).then(function () { body.removeAttribute("aria-busy"); });
+  }
+  panel.addEventListener("toggle", load);
+  load();
+})();

@@ -29,10 +29,10 @@ def test_login_page_is_public(client: Client, db: None) -> None:
     assert b'name="username"' in response.content
 
 
-def test_researcher_logs_in_and_lands_on_catalogue(client: Client, alice: User) -> None:
+def test_researcher_logs_in_and_lands_on_their_home_page(client: Client, alice: User) -> None:
     response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == "/recordings/"
+    assert response["Location"] == "/"  # views.home: the dashboard, for a researcher
     assert client.get("/recordings/").status_code == 200
 
 

@@ -98,7 +98,7 @@ CASES = [
     *(
         Case(f"api/v1/recordings/export.{fmt}", "GET", f"/api/v1/recordings/export.{fmt}",
              "export", 200)
-        for fmt in ("csv", "xlsx", "parquet", "jsonl", "zip")
+        for fmt in ("csv", "xlsx", "parquet", "jsonl", "geojson", "zip")
     ),
     Case("api/v1/recordings/dataset.zip", "GET", "/api/v1/recordings/dataset.zip", "export", 200),
     Case("api/v1/recordings/export.<fmt>", "GET", "/api/v1/recordings/export.xls", "export", 404),
@@ -131,6 +131,8 @@ CASES = [
     # Pages.
     Case("columns/", "GET", "/columns/", "browse", 200),
     Case("recordings/", "GET", "/recordings/", "browse", 200),
+    Case("dashboard/", "GET", "/dashboard/", "dashboard", 200),
+    Case("map/", "GET", "/map/", "browse", 200),
     Case("datasetlist/", "GET", "/datasetlist/", "browse", 301),
     Case("review/", "GET", "/review/", "review", 200),
     Case("review/decide/", "POST", "/review/decide/", "review", 302,

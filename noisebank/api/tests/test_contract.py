@@ -83,7 +83,8 @@ def map_body(context: Any, body: Any) -> Any:
 OPERATIONS = [
     "me", "list_recordings", "get_recording", "create_recording", "export_recordings_csv",
     "export_recordings_xlsx", "export_recordings_parquet", "export_recordings_jsonl",
-    "export_recordings_zip", "export_dataset", "list_columns", "check_manifest", "start_upload",
+    "export_recordings_geojson", "export_recordings_zip", "export_dataset", "list_columns",
+    "check_manifest", "start_upload",
     "get_upload", "put_chunk", "finish_upload", "abort_upload", "create_export", "list_exports",
     "get_export", "cancel_export", "download_export", "selection_stats",
 ]  # fmt: skip

@@ -135,7 +135,7 @@ def test_openapi_documents_the_filters(alice_client: Client, db: None) -> None:
     schema = alice_client.get("/api/v1/openapi.json").json()
     params = {p["name"] for p in schema["paths"]["/api/v1/recordings"]["get"]["parameters"]}
     assert {"q", "category", "recorded_from", "laeq_max", "status", "cursor"} <= params
-    for fmt in ("csv", "xlsx", "parquet", "jsonl", "zip"):
+    for fmt in ("csv", "xlsx", "parquet", "jsonl", "geojson", "zip"):
         assert schema["paths"][f"/api/v1/recordings/export.{fmt}"]["get"]["operationId"] == (
             f"export_recordings_{fmt}"
         )

@@ -10,7 +10,7 @@ from django.test import Client
 from noisebank.api.responses import SelectionStats
 from noisebank.catalog import models as m
 from noisebank.catalog.filters import ReviewAccess, parse_filters
-from noisebank.catalog.stats import selection_stats
+from noisebank.catalog.stats import GROUPS, selection_stats
 from noisebank.testing import make_awkward_recordings, make_recording
 
 
@@ -21,7 +21,14 @@ def catalogue(alice: User) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["", "unit=dBFS", "has_audio=yes&category=Ambience", "bbox=-20,-40,90,-30"]
+    "query",
+    [
+        "",
+        "unit=dBFS",
+        "has_audio=yes&category=Ambience",
+        "bbox=-20,-40,90,-30",
+        "collector=alice&time_of_day=Evening",
+    ],
 )
 def test_stats_answer_the_service_for_the_same_filters(
     alice_client: Client, catalogue: None, query: str
@@ -77,4 +84,6 @@ def test_openapi_documents_the_stats(alice_client: Client, db: None) -> None:
     assert operation["operationId"] == "selection_stats"
     assert {"bbox", "unit", "category", "review"} <= {p["name"] for p in operation["parameters"]}
     breakdown = schema["components"]["schemas"]["StatsBreakdown"]["properties"]
-    assert set(breakdown) == {"category", "class", "region", "status", "unit"}
+    assert set(breakdown) == set(GROUPS)
+    properties = schema["components"]["schemas"]["SelectionStats"]["properties"]
+    assert set(properties) == set(selection_stats(parse_filters(QueryDict(""))))

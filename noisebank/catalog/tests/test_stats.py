@@ -1,8 +1,10 @@
 """selection_stats equals the same figures computed directly, in Python, from the rows the
 filter selects (numpy for the percentiles), for a matrix of filters, on SQLite and PostgreSQL."""
 
+import bisect
 import math
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -13,7 +15,7 @@ from django.http import QueryDict
 
 from noisebank.catalog import models as m
 from noisebank.catalog.filters import parse_filters
-from noisebank.catalog.stats import selection_stats
+from noisebank.catalog.stats import DURATION_EDGES, selection_stats
 from noisebank.testing import make_awkward_recordings, make_recording
 
 FILTERS = [
@@ -26,32 +28,56 @@ FILTERS = [
     "calibrated=no",
     "bbox=-20,-40,90,-30",
     "status=failed",
+    "collector=bob",
+    "time_of_day=Evening&dataset_type=Mixed",
+    "recorded_from=2026-01-01",
     "q=nothing+matches+this",
 ]
 
 
 @pytest.fixture
-def catalogue(alice: User) -> None:
+def catalogue(alice: User, bob: User) -> None:
     make_awkward_recordings(collector=alice)
+    bob.first_name, bob.last_name = "Bob", "Mensah"  # shown by his name, not his user name
+    bob.save()
     for i in range(9):
         make_recording(
-            collector=alice,
+            collector=bob if i % 3 == 1 else alice,
+            # Months of two years, and the first of a month at midnight UTC (not the month
+            # before in any zone west of UTC).
+            recorded_at=datetime(2026 - i % 2, 1 + i, 1, 0, 0, tzinfo=UTC),
             category="Warning signals" if i % 2 else "Train pass-by",
             sound_class="Horn" if i % 2 else "Freight train",
             region="Ashanti" if i % 3 else "Western",
-            analysis={"laeq": 60.0 + 3.7 * i, "unit": m.NoiseAnalysis.Unit.DB_SPL},
-            features={"duration_s": 2.5 * i},
+            analysis={
+                "laeq": 60.0 + 3.7 * i,
+                "lafmax": 70.0 + 4.1 * i,
+                "la90": None if i == 5 else 50.0 + 1.3 * i,
+                "unit": m.NoiseAnalysis.Unit.DB_SPL,
+            },
+            features={"duration_s": [0.0, 1.0, 4.9, 30.0, 59.5, 600.0, 3599.0, 86400.0, 2e5][i]},
             audio=f"audio/x{i}.wav" if i % 4 == 0 else "",
             size_bytes=1000 * i if i % 4 == 0 else None,
         )
-    make_recording(analysis={"laeq": 70.0}, features={"duration_s": 1.0}, region="Ashanti")
+    undated = make_recording(
+        analysis={"laeq": 70.0}, features={"duration_s": 1.0}, region="Ashanti"
+    )
+    m.Recording.objects.filter(pk=undated.pk).update(recorded_at=None)
 
 
 def direct(query: str) -> dict[str, Any]:
     """The figures from the rows themselves, one by one."""
     rows = list(
         m.Recording.objects.matching(parse_filters(QueryDict(query))).select_related(
-            "category", "sound_class", "region", "analysis", "features"
+            "category",
+            "sound_class",
+            "region",
+            "community",
+            "dataset_type",
+            "time_of_day",
+            "collector",
+            "analysis",
+            "features",
         )
     )
 
@@ -81,11 +107,19 @@ def direct(query: str) -> dict[str, Any]:
             "max": max(values),
         }  # fmt: skip
 
-    levels: dict[str, list[float]] = {u: [] for u in m.NoiseAnalysis.Unit.values}
-    for r in rows:
-        a = analysis(r)
-        if a is not None and a.laeq is not None:
-            levels[a.unit].append(a.laeq)
+    def collector(r: m.Recording) -> tuple[int | None, str | None]:
+        user = r.collector
+        return (user.pk, user.get_full_name() or user.username) if user else (None, None)
+
+    def level(name: str) -> dict[str, list[float]]:
+        values: dict[str, list[float]] = {u: [] for u in m.NoiseAnalysis.Unit.values}
+        for r in rows:
+            a = analysis(r)
+            if a is not None and getattr(a, name) is not None:
+                values[a.unit].append(getattr(a, name))
+        return values
+
+    levels = level("laeq")
     histogram = {
         unit: [
             {"low": float(low), "high": float(low + 1), "count": n}
@@ -94,6 +128,9 @@ def direct(query: str) -> dict[str, Any]:
         for unit, values in levels.items()
     }
     durations = [r.features.duration_s for r in rows if hasattr(r, "features")]
+    edges = [*map(float, DURATION_EDGES), None]
+    duration_bins = Counter(bisect.bisect_right(DURATION_EDGES, d) - 1 for d in durations)
+    months = Counter(r.recorded_at.astimezone(UTC).strftime("%Y-%m") for r in rows if r.recorded_at)
     with_audio = [r for r in rows if r.audio.name]
     return {
         "count": len(rows),
@@ -101,12 +138,25 @@ def direct(query: str) -> dict[str, Any]:
             "category": groups(taxon("category")),
             "class": groups(taxon("sound_class")),
             "region": groups(taxon("region")),
+            "community": groups(taxon("community")),
+            "dataset_type": groups(taxon("dataset_type")),
+            "time_of_day": groups(taxon("time_of_day")),
+            "collector": groups(collector),
             "status": groups(lambda r: (None, r.status)),
             "unit": groups(lambda r: (None, a.unit if (a := analysis(r)) else None)),
         },
         "laeq_histogram": histogram,
-        "laeq": {unit: distribution(values) for unit, values in levels.items()},
+        **{
+            name: {unit: distribution(values) for unit, values in level(name).items()}
+            for name in ("laeq", "lafmax", "la90")
+        },
         "duration_s": distribution(durations),
+        "duration_histogram": [
+            {"low": edges[i], "high": edges[i + 1], "count": n}
+            for i, n in sorted(duration_bins.items())
+        ],
+        "recorded_by_month": [{"month": k, "count": n} for k, n in sorted(months.items())],
+        "recorded_unknown": sum(1 for r in rows if r.recorded_at is None),
         "audio_files": len(with_audio),
         "audio_bytes": sum(r.size_bytes or 0 for r in with_audio),
     }
@@ -142,6 +192,10 @@ def test_the_matrix_covers_empty_single_and_mixed_selections(catalogue: None) ->
     both = selection_stats(parse_filters(QueryDict("")))
     assert all(both["laeq_histogram"][u] for u in m.NoiseAnalysis.Unit.values)
     assert both["audio_files"] > 0 and both["audio_bytes"] > 2**40  # big sizes add up exactly
+    assert both["recorded_unknown"] == 1 and len(both["recorded_by_month"]) > 9
+    assert both["duration_histogram"][-1] == {"low": 86400.0, "high": None, "count": 2}
+    assert {"Bob Mensah", "alice"} <= {g["name"] for g in both["by"]["collector"]}
+    assert all(both[level]["dB SPL"]["n"] for level in ("laeq", "lafmax", "la90"))
 
 
 def test_percentiles_interpolate_between_ranks(alice: User) -> None:
@@ -155,11 +209,13 @@ def test_percentiles_interpolate_between_ranks(alice: User) -> None:
 def test_stats_cost_a_fixed_number_of_queries_whatever_the_size(
     catalogue: None, django_assert_num_queries: Any
 ) -> None:
-    # count, audio, 5 breakdowns, the histogram, LAeq of 2 units and duration: an aggregate
-    # and (SQLite) 3 percentiles each; PostgreSQL reads the percentiles with the aggregate
+    # count, audio, 9 breakdowns, the LAeq and duration histograms, the months, then an
+    # aggregate and (SQLite) 3 percentiles each for LAeq, LAFmax and LA90 of 2 units and for
+    # duration; PostgreSQL reads the percentiles with the aggregate
     postgres = connection.vendor == "postgresql"
-    with django_assert_num_queries(11 if postgres else 20):
+    with django_assert_num_queries(14 + (1 if postgres else 4) * (3 * 2 + 1)):
         selection_stats(parse_filters(QueryDict("")))
     ambience = parse_filters(QueryDict("category=Ambience"))  # the name is resolved here
-    with django_assert_num_queries(11 if postgres else 17):  # SQLite: no dBFS rows to read
+    # SQLite: all of them dB SPL, no dBFS percentiles to read
+    with django_assert_num_queries(21 if postgres else 42 - 3 * 3):
         selection_stats(ambience)

@@ -184,6 +184,12 @@ def read_jsonl(data: bytes, names: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def read_geojson(data: bytes, names: list[str]) -> list[dict[str, Any]]:
+    """The features' properties, as read_jsonl reads its objects."""
+    lines = [json.dumps(f["properties"]) for f in json.loads(data)["features"]]
+    return read_jsonl("\n".join(lines).encode(), names)
+
+
 def read_parquet(data: bytes, names: list[str]) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
@@ -226,6 +232,7 @@ def read_zip(data: bytes, names: list[str]) -> list[dict[str, Any]]:
 READERS = {
     "csv": read_csv,
     "jsonl": read_jsonl,
+    "geojson": read_geojson,
     "parquet": read_parquet,
     "xlsx": read_xlsx,
     "zip": read_zip,

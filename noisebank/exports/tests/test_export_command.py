@@ -62,6 +62,23 @@ def test_writes_the_file_and_reports_rows_and_time(tmp_path: Path, recs: list[m.
     }
 
 
+def test_geojson_holds_one_feature_a_matching_row(tmp_path: Path, recs: list[m.Recording]) -> None:
+    m.Recording.objects.filter(pk=recs[3].pk).update(latitude=5.549, longitude=-0.203)
+    out = tmp_path / "horns.geojson"
+    report = run_export("-f", "geojson", "--filter", "category=Warning signals",
+                        "--columns", "noise_id,laeq", "-o", str(out))  # fmt: skip
+    features = json.loads(out.read_text())["features"]
+    assert [f["properties"] for f in features] == [
+        {"noise_id": r.noise_id, "laeq": 60.0 + 5 * i} for i, r in enumerate(recs) if i % 2
+    ]
+    assert [f["geometry"] for f in features] == [
+        None,
+        {"type": "Point", "coordinates": [-0.203, 5.549]},
+        None,
+    ]
+    assert "Exported 3 rows (geojson" in report
+
+
 def test_repeated_filter_keys_match_either(tmp_path: Path, recs: list[m.Recording]) -> None:
     out = tmp_path / "x.csv"
     run_export("-o", str(out), "--columns", "noise_id", "--filter", "category=Warning signals",

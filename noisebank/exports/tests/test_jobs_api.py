@@ -72,7 +72,7 @@ def exported(client: Client, body: dict[str, Any]) -> dict[str, Any]:
     return get(client, job["id"])
 
 
-@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "geojson"])
 def test_job_file_equals_the_direct_download_of_the_same_filters(
     alice_client: Client, catalogue: list[m.Recording], fmt: str
 ) -> None:

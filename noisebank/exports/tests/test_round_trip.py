@@ -207,6 +207,46 @@ def test_parquet_and_json_lines_give_back_every_value_exactly(
     assert data.decode().isascii() is False  # non-ASCII text is written as is, not escaped
 
 
+def test_geojson_gives_back_every_value_exactly_and_each_recordings_point(
+    alice_client: Client, stored: list[m.Recording]
+) -> None:
+    located = stored[:4]
+    for i, rec in enumerate(located):
+        rec.latitude, rec.longitude = (5.549 + i / 7, -0.203 - i / 3) if i else (90.0, -180.0)
+        rec.save(update_fields=["latitude", "longitude"])
+    m.Recording.objects.filter(pk=stored[4].pk).update(latitude=47.378)  # no longitude
+
+    data, manifest = download(alice_client, "geojson")
+    collection = json.loads(data)
+    assert collection["type"] == "FeatureCollection"
+    features = collection["features"]
+    assert len(features) == len(stored) == manifest["row_count"]
+    got = [
+        tuple(
+            datetime.fromisoformat(v.replace("Z", "+00:00")) if k == "recording_date" and v else v
+            for k, v in feature["properties"].items()
+        )
+        for feature in features
+    ]
+    assert got == expected(stored)  # latitude and longitude were not asked for: not properties
+    assert [f["geometry"] for f in features] == [
+        {"type": "Point", "coordinates": [r.longitude, r.latitude]} for r in located
+    ] + [None] * (len(stored) - len(located))
+    assert manifest["columns"] == COLUMNS.split(",")
+    assert manifest["alterations"] == ["float: NaN and ±Infinity, which JSON cannot hold, are null"]
+
+
+def test_geojson_streams_with_its_media_type_and_extension(
+    alice_client: Client, stored: list[m.Recording]
+) -> None:
+    response = alice_client.get("/api/v1/recordings/export.geojson", {"columns": "latitude"})
+    assert response["Content-Type"] == "application/geo+json"
+    assert response["Content-Disposition"].endswith('.geojson"')
+    assert response["X-Row-Count"] == str(len(stored))
+    body = json.loads(b"".join(response.streaming_content))  # type: ignore[attr-defined]
+    assert [f["properties"] for f in body["features"]] == [{"latitude": None}] * len(stored)
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet", "jsonl"])
 def test_pandas_reads_numbers_as_numbers_times_as_utc_and_the_texts(
     alice_client: Client, stored: list[m.Recording], fmt: str

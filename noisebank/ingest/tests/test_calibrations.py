@@ -12,6 +12,7 @@ import soundfile as sf
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from noisebank.catalog.models import (
     Calibration,
@@ -46,7 +47,7 @@ def calibrate(device: Device, path: Path, nominal: float = 94.0, **kwargs: Any) 
 
 
 def test_a_recording_made_after_the_calibration_reads_94_db_spl_for_the_same_tone(
-    charlie: User, tmp_path: Path
+    charlie: User, tmp_path: Path, client: Client
 ) -> None:
     device = Device.objects.create(name="Field kit 3")
     done = calibrate(device, calibrator_wav(tmp_path / "cal.wav", -31.5), 94.0, user=charlie)
@@ -70,6 +71,17 @@ def test_a_recording_made_after_the_calibration_reads_94_db_spl_for_the_same_ton
     assert rec.analysis.unit == "dB SPL"
     assert rec.analysis.laeq == pytest.approx(94.0, abs=0.05)
     assert rec.analysis.lzeq == pytest.approx(94.0, abs=0.05)
+    # The API's detail names the calibration the levels are in.
+    client.force_login(charlie)
+    detail = client.get(f"/api/v1/recordings/{rec.noise_id}").json()
+    assert detail["levels"]["unit"] == "dB SPL"
+    assert detail["calibration_offset_db"] is None  # no offset of its own
+    assert detail["calibration"] == {
+        "offset_db": cal.offset_db,
+        "source": "calibration",
+        "calibrated_at": "2026-05-04T09:00:00Z",
+        "calibrator_db": 94.0,
+    }
 
 
 def test_a_new_calibration_remeasures_the_recordings_it_covers_and_says_how_many(

@@ -114,17 +114,23 @@ def read_parquet(data: bytes) -> list[Row]:
 
 
 def read_jsonl(data: bytes, columns: list[Column] = COLUMNS) -> list[Row]:
-    rows = []
-    for line in data.decode().splitlines():
-        obj = json.loads(line)
-        assert list(obj) == [c.name for c in columns]
-        rows.append(
-            tuple(
-                datetime.fromisoformat(v) if c.type == "datetime" and v is not None else v
-                for c, v in zip(columns, obj.values(), strict=True)
-            )
-        )
-    return rows
+    return [json_row(json.loads(line), columns) for line in data.decode().splitlines()]
+
+
+def read_geojson(data: bytes, columns: list[Column] = COLUMNS) -> list[Row]:
+    """The features' properties as rows (JSON Lines' rules); geometries are checked apart."""
+    collection = json.loads(data)
+    assert collection["type"] == "FeatureCollection"
+    assert all(f["type"] == "Feature" for f in collection["features"])
+    return [json_row(f["properties"], columns) for f in collection["features"]]
+
+
+def json_row(obj: dict[str, Any], columns: list[Column]) -> Row:
+    assert list(obj) == [c.name for c in columns]
+    return tuple(
+        datetime.fromisoformat(v) if c.type == "datetime" and v is not None else v
+        for c, v in zip(columns, obj.values(), strict=True)
+    )
 
 
 # --- the documented transformations -----------------------------------------------------------

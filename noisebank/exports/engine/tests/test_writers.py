@@ -13,6 +13,7 @@ from noisebank.exports.engine.tests.data import (
     as_xlsx,
     assert_same_rows,
     read_csv,
+    read_geojson,
     read_jsonl,
     read_parquet,
     read_xlsx,
@@ -29,6 +30,7 @@ FORMATS: dict[str, tuple[ReadBack, Expect]] = {
     "xlsx-xlsxwriter": (read_xlsx_unescaped, as_xlsx),
     "parquet": (read_parquet, list),
     "jsonl": (read_jsonl, as_json),
+    "geojson": (read_geojson, as_json),
 }
 
 
@@ -37,7 +39,7 @@ def write(name: str, rows: list[Row], **options: object) -> bytes:
 
 
 def test_every_format_is_served_by_its_first_available_writer() -> None:
-    assert set(WRITERS) == {"csv", "xlsx", "parquet", "jsonl", "zip"}
+    assert set(WRITERS) == {"csv", "xlsx", "parquet", "jsonl", "geojson", "zip"}
     assert WRITERS["xlsx"] is ALL_WRITERS["xlsx"]
     for name, writer in ALL_WRITERS.items():
         assert writer.is_available(), name
@@ -61,7 +63,7 @@ def test_zero_rows_make_a_valid_file_with_just_the_header(name: str) -> None:
         assert read_back(data) == []
 
 
-@pytest.mark.parametrize("name", ["csv", "xlsx", "parquet", "jsonl", "zip"])
+@pytest.mark.parametrize("name", ["csv", "xlsx", "parquet", "jsonl", "geojson", "zip"])
 def test_first_bytes_leave_before_the_rows_run_out(name: str) -> None:
     produced = count()
     total = 200_000

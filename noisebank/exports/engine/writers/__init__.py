@@ -51,6 +51,9 @@ class WriterOptions:
     # audio_path may use them; the metadata file leaves them out.
     bundle_extra_columns: tuple[Column, ...] = ()
     manifest: Mapping[str, Any] | None = None  # provenance; the bundle adds its file list
+    # GeoJSON: latitude and longitude when not among the written columns; their values trail
+    # each row after the written ones, for the geometry only (see writers/geojson.py).
+    geometry_columns: tuple[Column, ...] = ()
     dataset: DatasetOptions | None = None  # lay the bundle out as an ML dataset
 
     def __post_init__(self) -> None:
@@ -80,6 +83,7 @@ def _all_writers() -> dict[str, Writer]:
     """Every implementation by a unique name; for one format the first available one serves."""
     from noisebank.exports.engine.writers.bundle import ZipBundleWriter
     from noisebank.exports.engine.writers.csv import CsvWriter
+    from noisebank.exports.engine.writers.geojson import GeoJsonWriter
     from noisebank.exports.engine.writers.jsonl import JsonLinesWriter
     from noisebank.exports.engine.writers.parquet import ParquetWriter
     from noisebank.exports.engine.writers.xlsx import XlsxWriter
@@ -91,6 +95,7 @@ def _all_writers() -> dict[str, Writer]:
         "xlsx-xlsxwriter": XlsxWriterFallback(),  # the long-trusted library, if ours is pulled
         "parquet": ParquetWriter(),
         "jsonl": JsonLinesWriter(),
+        "geojson": GeoJsonWriter(),
         "zip": ZipBundleWriter(),
     }
 

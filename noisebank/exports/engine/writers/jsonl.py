@@ -21,6 +21,12 @@ CHUNK_ROWS = 2_000
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 
 
+def json_object(names: Sequence[str], row: Row) -> bytes:
+    """One row as a JSON object, keys = `names` in order: the value rules above (the GeoJSON
+    writer's properties use it too)."""
+    return orjson.dumps(dict(zip(names, row, strict=True)), option=_OPTIONS)
+
+
 class JsonLinesWriter:
     format = "jsonl"
     extension = "jsonl"
@@ -36,9 +42,8 @@ class JsonLinesWriter:
         self, columns: Sequence[Column], rows: Iterable[Row], options: WriterOptions
     ) -> Iterator[bytes]:
         names = [c.name for c in columns]
-        dumps = orjson.dumps
         it = iter(rows)
         while chunk := list(islice(it, CHUNK_ROWS)):
-            lines = [dumps(dict(zip(names, row, strict=True)), option=_OPTIONS) for row in chunk]
+            lines = [json_object(names, row) for row in chunk]
             lines.append(b"")
             yield b"\n".join(lines)
