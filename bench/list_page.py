@@ -1,4 +1,5 @@
-"""Server time of the catalogue page and the list API for common filters: p50 and p95.
+"""Server time of the catalogue page, the list API and /api/v1/stats for common filters, alone
+and combined (a recording filter with a measurement filter or sort): p50, p95 and cold.
 
     .venv/bin/python -m bench.list_page --db postgres://postgres@127.0.0.1:5432/nb_23k \\
         --db postgres://postgres@127.0.0.1:5432/nb_1m [--repeat 40]
@@ -8,14 +9,15 @@ Each database is measured in its own process (settings read DATABASE_URL at impo
 Django's test client as a logged-in researcher: middleware, view, queries and template, no
 network. Connections are kept between requests (NOISEBANK_CONN_MAX_AGE=60, as a server would).
 
-For each case one cold request runs first with the count cache empty (the count computed), then
---repeat warm ones (the count cached for that filter and data version, as for everyone paging or
-re-sorting a selection); p50/p95 are of the warm ones (fewer than --repeat, at least 5, when a
-case takes over 15 s), the cold one is shown beside them. The
-deep page starts after the row half-way down the selection (its cursor found beforehand).
-The page jumps (`page=N`, as typed in the page's jump box or kept in an old link) find the row
-before page N with an OFFSET from the nearer end; `--case jump` (any part of a case's name,
-repeatable) runs only the matching cases.
+For each case one cold request runs first with the cache empty (the count and statistics
+computed), then --repeat warm ones (the count and statistics cached for that filter and data
+version, as for everyone paging or re-sorting a selection); p50/p95 are of the warm ones (fewer
+than --repeat, at least --min-warm, when a case takes over 15 s), the cold one is shown beside
+them. The stats column is GET /api/v1/stats with the case's filters (cases that differ only in
+sort, page or size have none). The deep page starts after the row half-way down the selection
+(its cursor found beforehand). The page jumps (`page=N`, as typed in the page's jump box or kept
+in an old link) find the row before page N with an OFFSET from the nearer end; `--case jump`
+(any part of a case's name, repeatable) runs only the matching cases.
 """
 
 import argparse
@@ -30,15 +32,21 @@ from typing import Any
 
 PAGE = "/recordings/"
 API = "/api/v1/recordings"
+STATS = "/api/v1/stats"
+WHERE = {"page": PAGE, "api": API, "stats": STATS}
 
 
-def cases(total: int) -> list[tuple[str, str, str | None]]:
-    """(name, page query, API query or None when the API has no such parameter)."""
+def cases(total: int) -> list[tuple[str, dict[str, str | None]]]:
+    """(name, {where: query, or None when that endpoint has no such parameter})."""
+    from urllib.parse import quote
+
     from noisebank.api.recordings import list_cursor
     from noisebank.catalog import models as m
     from noisebank.catalog.pagination import encode_cursor
 
     category = m.Category.objects.order_by("name").values_list("name", flat=True).first() or ""
+    region = m.Region.objects.order_by("name").values_list("name", flat=True).first() or ""
+    cat, reg = f"category={quote(category)}", f"region={quote(region)}"
     dated = m.Recording.objects.filter(recorded_at__isnull=False)
     last = dated.order_by("-recorded_at").values_list("recorded_at", flat=True)[:1]
     year = last[0].year if last and last[0] else 2026
@@ -52,50 +60,71 @@ def cases(total: int) -> list[tuple[str, str, str | None]]:
         .values_list("laeq", "recording_id")
     )
     laeq, laeq_pk = by_laeq[half]
-    from urllib.parse import quote
+    # A box of about 10 km around the first located recording's site.
+    site = (
+        dated.filter(latitude__isnull=False, longitude__isnull=False)
+        .order_by("id")
+        .values_list("latitude", "longitude")
+        .first()
+    )
+    lat, lon = (float(site[0] or 0), float(site[1] or 0)) if site else (5.6, -0.2)
+    bbox = f"bbox={lon - 0.05:.3f},{lat - 0.05:.3f},{lon + 0.05:.3f},{lat + 0.05:.3f}"
+
+    def same(query: str) -> dict[str, str | None]:
+        return {"page": query, "api": query, "stats": query}
 
     return [
-        ("no filter", "", ""),
-        (f"category={category}", f"category={quote(category)}", f"category={quote(category)}"),
-        ("recorded Jan-Mar", date_range, date_range),
-        ("LAeq 70-80 dB", "laeq_min=70&laeq_max=80", "laeq_min=70&laeq_max=80"),
-        ("text search q=horn", "q=horn", "q=horn"),
-        ("text search q=Cape Coast", "q=Cape+Coast", "q=Cape+Coast"),
-        ("sorted by LAeq, high first", "sort=-laeq", None),
+        ("no filter", same("")),
+        (f"category={category}", same(cat)),
+        ("recorded Jan-Mar", same(date_range)),
+        ("LAeq 70-80 dB", same("laeq_min=70&laeq_max=80")),
+        ("text search q=horn", same("q=horn")),
+        ("text search q=Cape Coast", same("q=Cape+Coast")),
+        ("sorted by LAeq, high first", {"page": "sort=-laeq"}),
+        ("sorted by LAFmax, high first", {"page": "sort=-lafmax"}),
+        ("sorted by duration, long first", {"page": "sort=-duration"}),
         (
             "deep page (half-way), newest first",
-            f"after={encode_cursor(at, pk, 'recorded_at')}",
-            f"cursor={list_cursor(at, pk)}",
+            {"page": f"after={encode_cursor(at, pk, 'recorded_at')}",
+             "api": f"cursor={list_cursor(at, pk)}"},
         ),
         (
             "deep page (half-way), by LAeq",
-            f"sort=-laeq&after={encode_cursor(laeq, laeq_pk, 'laeq')}",
-            None,
+            {"page": f"sort=-laeq&after={encode_cursor(laeq, laeq_pk, 'laeq')}"},
         ),
-        ("size=200, category + LAeq", f"category={quote(category)}&laeq_min=75&size=200",
-         f"category={quote(category)}&laeq_min=75&size=200"),
+        ("category + LAeq >= 75", same(f"{cat}&laeq_min=75")),
+        ("category sorted by LAeq", {"page": f"{cat}&sort=-laeq"}),
+        ("category + LAeq >= 75 sorted by LAeq", {"page": f"{cat}&laeq_min=75&sort=-laeq"}),
+        ("size=200, category + LAeq", {"page": f"{cat}&laeq_min=75&size=200",
+                                       "api": f"{cat}&laeq_min=75&size=200"}),
+        ("region + unit dB SPL", same(f"{reg}&unit=dB+SPL")),
+        ("region + unit dB SPL sorted by LAFmax", {"page": f"{reg}&unit=dB+SPL&sort=-lafmax"}),
+        ("has_audio=yes", same("has_audio=yes")),
+        ("has_audio=no", same("has_audio=no")),
+        ("bbox ~10 km", same(bbox)),
+        ("bbox ~10 km sorted by LAeq", {"page": f"{bbox}&sort=-laeq"}),
         *paging_cases(total, laeq_cursor=encode_cursor(laeq, laeq_pk, "laeq")),
     ]  # fmt: skip
 
 
-def paging_cases(total: int, *, laeq_cursor: str) -> list[tuple[str, str, str | None]]:
+def paging_cases(total: int, *, laeq_cursor: str) -> list[tuple[str, dict[str, str | None]]]:
     """The pager's links and jumps (page only: the API pages by cursor)."""
     half = total // 2 // 50 + 1  # the page starting half-way: the deepest OFFSET from the top
     quarter = total * 3 // 4 // 50 + 1  # found from the end, a quarter of the rows away
     return [
-        ("jump to page 2, newest first", "page=2", None),
-        (f"jump to page {half:,} (half-way), newest first", f"page={half}", None),
-        (f"jump to page {half:,} (half-way), by LAeq", f"sort=-laeq&page={half}", None),
-        (f"jump to page {half:,} (half-way), by category", f"sort=category&page={half}", None),
-        (f"jump to page {quarter:,} (3/4 down), by LAeq", f"sort=-laeq&page={quarter}", None),
-        ("last page, by LAeq", "sort=-laeq&page=last", None),
-        ("previous page from half-way, by LAeq", f"sort=-laeq&before={laeq_cursor}&page={half}",
-         None),
-        ("page past the last (shows the last)", f"page={total}", None),
+        ("jump to page 2, newest first", {"page": "page=2"}),
+        (f"jump to page {half:,} (half-way), newest first", {"page": f"page={half}"}),
+        (f"jump to page {half:,} (half-way), by LAeq", {"page": f"sort=-laeq&page={half}"}),
+        (f"jump to page {half:,} (half-way), by category", {"page": f"sort=category&page={half}"}),
+        (f"jump to page {quarter:,} (3/4 down), by LAeq", {"page": f"sort=-laeq&page={quarter}"}),
+        ("last page, by LAeq", {"page": "sort=-laeq&page=last"}),
+        ("previous page from half-way, by LAeq",
+         {"page": f"sort=-laeq&before={laeq_cursor}&page={half}"}),
+        ("page past the last (shows the last)", {"page": f"page={total}"}),
     ]  # fmt: skip
 
 
-def measure(repeat: int, only: list[str]) -> None:
+def measure(repeat: int, min_warm: int, only: list[str], named: list[str]) -> None:
     import django
 
     django.setup()
@@ -113,11 +142,12 @@ def measure(repeat: int, only: list[str]) -> None:
     total = m.Recording.objects.count()
     client.get(PAGE)  # templates compiled, connection open
     results: list[dict[str, Any]] = []
-    for name, page_query, api_query in cases(total):
-        if only and not any(part in name for part in only):
+    for name, queries in cases(total):
+        if named and not any(part in name for part in named):
             continue
-        for where, path, query in (("page", PAGE, page_query), ("api", API, api_query)):
-            if query is None:
+        for where, path in WHERE.items():
+            query = queries.get(where)
+            if query is None or where not in only:
                 continue
             url = f"{path}?{query}" if query else path
             cache.clear()
@@ -126,9 +156,9 @@ def measure(repeat: int, only: list[str]) -> None:
             cold = time.perf_counter() - start
             assert response.status_code == 200, (url, response.status_code)
             warm = []
-            budget = time.perf_counter() + 15  # slow cases: fewer repeats (at least 5)
+            budget = time.perf_counter() + 15  # slow cases: fewer repeats (at least min_warm)
             for i in range(repeat):
-                if i >= 5 and time.perf_counter() > budget:
+                if i >= min_warm and time.perf_counter() > budget:
                     break
                 start = time.perf_counter()
                 response = client.get(url)
@@ -157,11 +187,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", action="append", required=True, help="a DATABASE_URL (repeat)")
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--min-warm", type=int, default=5, help="warm requests of a slow case")
+    parser.add_argument(
+        "--only", default=",".join(WHERE), help="endpoints measured (default: page,api,stats)"
+    )
     parser.add_argument("--case", action="append", default=[], help="only cases naming this")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        measure(args.repeat, args.case)
+        measure(args.repeat, args.min_warm, args.only.split(","), args.case)
         return
     tables = []
     for url in args.db:
@@ -175,7 +209,8 @@ def main() -> None:
         }
         out = subprocess.run(
             [sys.executable, "-m", "bench.list_page", "--child", "--repeat", str(args.repeat),
-             "--db", url, *(f"--case={c}" for c in args.case)],
+             "--min-warm", str(args.min_warm), "--only", args.only, "--db", url,
+             *(f"--case={c}" for c in args.case)],
             env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
         if out.returncode != 0:
@@ -184,17 +219,22 @@ def main() -> None:
     print(f"Server time in ms, p50 / p95 of {args.repeat} warm requests (cold: count not cached)\n")
     for table in tables:
         print(f"{table['total']:,} recordings")
-        print("| case | rows | page p50 | page p95 | page cold | API p50 | API p95 | API cold |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print(
+            "| case | rows | page p50 | page p95 | page cold | API p50 | API p95 | API cold "
+            "| stats p50 | stats p95 | stats cold |"
+        )
+        print("| --- | ---: |" + " ---: |" * 9)
         by_case: dict[str, dict[str, Any]] = {}
         for r in table["results"]:
             by_case.setdefault(r["case"], {})[r["where"]] = r
         for case, got in by_case.items():
             cells = []
-            for where in ("page", "api"):
+            for where in WHERE:
                 r = got.get(where)
                 cells += (
-                    [f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['cold_ms']:.0f}"]
+                    ["-", "", ""]
+                    if where not in args.only.split(",")
+                    else [f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['cold_ms']:.0f}"]
                     if r
                     else ["n/a", "", ""]
                 )

@@ -110,6 +110,8 @@ def make_recording(
                 **(analysis or {}),
             },
         )
+        m.Recording.objects.filter(pk=rec.pk).copy_measurements()
+        rec.refresh_from_db()
     return rec
 
 
@@ -270,6 +272,7 @@ def make_many_recordings(
     m.NoiseAnalysis.objects.bulk_create(
         m.NoiseAnalysis(recording=r, laeq=40.0 + (i % 600) / 10) for i, r in enumerate(recs)
     )
+    m.Recording.objects.filter(pk__in=[r.pk for r in recs]).copy_measurements()
     return recs
 
 

@@ -15,7 +15,7 @@ from noisebank.api.schema import export_parameters, list_parameters
 from noisebank.catalog.counts import cached_count
 from noisebank.catalog.filters import EARLIEST, LATEST, FilterError, ParamError, parse_filters
 from noisebank.catalog.models import Recording
-from noisebank.catalog.pagination import keyset_page
+from noisebank.catalog.pagination import FEW_ROWS, keyset_page
 from noisebank.exports import views as export_views
 from noisebank.exports.columns import UnknownColumns, resolve_columns
 from noisebank.exports.engine.writers import WRITERS
@@ -109,6 +109,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     selection = Recording.objects.matching(filters)
     aliases = {f"c{i}": c.expression for i, c in enumerate(columns)}
     rows = selection.annotate(**aliases).values("id", "recorded_at", *aliases)
+    count = cached_count(filters, selection)
     page = keyset_page(
         rows,
         field="recorded_at",
@@ -117,6 +118,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         cursor=None,
         after=after,
         size=size,
+        few=selection if count <= FEW_ROWS else None,
     )
     results = [
         {c.name: _json_value(row[a]) for a, c in zip(aliases, columns, strict=True)}
@@ -124,7 +126,6 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     ]
     last = page.items[-1] if page.next_cursor else None
     following = list_cursor(last["recorded_at"], last["id"]) if last else None
-    count = cached_count(filters, selection)
     return JsonResponse({"count": count, "results": results, "next": following})
 
 

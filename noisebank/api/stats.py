@@ -1,5 +1,6 @@
 """GET /api/v1/stats?<filters>: statistics of the recordings the filters select
-(catalog.stats.selection_stats), the same filters as the list and the exports."""
+(catalog.stats.selection_stats, cached per filter and data version as the list's count is),
+the same filters as the list and the exports."""
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router
@@ -8,8 +9,8 @@ from noisebank.accounts.roles import can_browse, review_access
 from noisebank.api.errors import COMMON, error_response, param_errors
 from noisebank.api.responses import SelectionStats
 from noisebank.api.schema import filter_parameters
+from noisebank.catalog.counts import cached_stats
 from noisebank.catalog.filters import FilterError, parse_filters
-from noisebank.catalog.stats import selection_stats
 
 router = Router(tags=["recordings"])
 
@@ -30,4 +31,4 @@ def stats(request: HttpRequest) -> HttpResponse:
         filters = parse_filters(request.GET, access=review_access(request.user))
     except FilterError as e:
         return param_errors(e.errors)
-    return JsonResponse(selection_stats(filters))
+    return JsonResponse(cached_stats(filters))

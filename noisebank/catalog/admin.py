@@ -122,3 +122,8 @@ class RecordingAdmin(admin.ModelAdmin):
     inlines = [AudioFeaturesInline, NoiseAnalysisInline]
     show_full_result_count = False
     actions = [reprocess_selected]
+
+    def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Levels or features edited in the inlines: the copies the catalogue filters on follow.
+        m.Recording.objects.filter(pk=form.instance.pk).copy_measurements()

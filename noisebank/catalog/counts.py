@@ -1,10 +1,11 @@
-"""How many recordings a filter selects (and how many audio files), counted once per filter and
-data version.
+"""How many recordings a filter selects (and how many audio files, and their statistics),
+computed once per filter and data version.
 
 Counting a million rows costs more than reading a page of them, and the answer only changes
 when the data does. The data version is max(id) and max(updated_at) of the recordings (both
 answered from an index): adding a recording or changing one (measuring sets updated_at too)
-starts new counts. A deleted row moves neither, so an entry also expires after
+starts new counts, and so does every write of measurements (Recording.copy_measurements moves
+updated_at). A deleted row moves neither, so an entry also expires after
 COUNT_CACHE_SECONDS. The cache is Django's (per process unless CACHES says otherwise).
 """
 
@@ -18,7 +19,7 @@ from django.db.models import Subquery
 
 from noisebank.catalog.filters import RecordingFilter
 from noisebank.catalog.models import Recording
-from noisebank.catalog.stats import audio_totals
+from noisebank.catalog.stats import audio_totals, selection_stats
 
 COUNT_CACHE_SECONDS = 60
 T = TypeVar("T")
@@ -63,3 +64,8 @@ def cached_audio_totals(filters: RecordingFilter) -> dict[str, int]:
     return _cached(
         filters, "audio-totals", lambda: audio_totals(Recording.objects.matching(filters))
     )
+
+
+def cached_stats(filters: RecordingFilter) -> dict[str, Any]:
+    """selection_stats(filters), computed once per filter and data version."""
+    return _cached(filters, "selection-stats", lambda: selection_stats(filters))

@@ -219,6 +219,8 @@ RECORDING_COLUMNS = [
     "recorded_at", "time_of_day_id", "device_id", "microphone_type_id", "calibration_offset_db",
     "audio", "original_filename", "size_bytes", "sha256", "status", "error", "created_at",
     "updated_at", "review_state", "review_note",
+    # Recording.copy_measurements() as a ready row's levels and features below make it.
+    "laeq", "lafmax", "level_unit", "clipped_share", "duration_s",
 ]  # fmt: skip
 FEATURE_COLUMNS = [
     "recording_id", "duration_s", "sample_rate", "num_samples", "channels", "rms_energy",
@@ -342,6 +344,7 @@ def generate_chunk(
         }  # fmt: skip
         token = f"{(rid * 2654435761) % (1 << 24):06X}"  # a bijection on ids below 16.7 M
         state = str(status[i])
+        ready = state == "ready"
         recs.append((
             rid, m.new_noise_id(collector.username, recorded, token),
             NAME_TEMPLATES[t[1] % len(NAME_TEMPLATES)].format(**fill),
@@ -353,8 +356,10 @@ def generate_chunk(
             recorded, tax.times_of_day[tod], device_id, mic_id, None, "", f"REC_{rid:07d}.WAV",
             None, None, state, FAILED_REASONS[rid % 2] if state == "failed" else "", created, created,
             "accepted", "",
+            *((cols["laeq"][i], cols["lafmax"][i], "dB SPL", None, cols["duration"][i]) if ready
+              else (None,) * 5),
         ))  # fmt: skip
-        if state != "ready":
+        if not ready:
             continue
         nb_events, nb_peaks = events_l[i], peaks_l[i]
         feats.append((

@@ -4,12 +4,12 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.utils import timezone
 
 from noisebank.lib import checks, zones
@@ -208,25 +208,25 @@ class RecordingQuerySet(models.QuerySet["Recording"]):
             q &= Q(recorded_at__gte=f.recorded_from)
         if f.recorded_before is not None:
             q &= Q(recorded_at__lt=f.recorded_before)
+        # The measurements are read from the recording's copies of them (MEASURED_COPIES): one
+        # table, so a filter on the recording and one on a level meet in one index.
         if f.laeq_min is not None:
-            q &= Q(analysis__laeq__gte=f.laeq_min)
+            q &= Q(laeq__gte=f.laeq_min)
         if f.laeq_max is not None:
-            q &= Q(analysis__laeq__lte=f.laeq_max)
+            q &= Q(laeq__lte=f.laeq_max)
         if f.duration_min is not None:
-            q &= Q(features__duration_s__gte=f.duration_min)
+            q &= Q(duration_s__gte=f.duration_min)
         if f.duration_max is not None:
-            q &= Q(features__duration_s__lte=f.duration_max)
+            q &= Q(duration_s__lte=f.duration_max)
         if f.statuses:
             q &= Q(status__in=f.statuses)
         if f.clipped is not None:
-            clipped = Q(analysis__clipped_share__gt=checks.CLIPPED_SHARE_LIMIT)
-            q &= (
-                clipped if f.clipped else Q(analysis__clipped_share__lte=checks.CLIPPED_SHARE_LIMIT)
-            )
+            clipped = Q(clipped_share__gt=checks.CLIPPED_SHARE_LIMIT)
+            q &= clipped if f.clipped else Q(clipped_share__lte=checks.CLIPPED_SHARE_LIMIT)
         if f.has_audio is not None:
             q &= ~Q(audio="") if f.has_audio else Q(audio="")
         if f.units:
-            q &= Q(analysis__unit__in=f.units)
+            q &= Q(level_unit__in=f.units)
         if f.calibrated is not None:
             # Recording.effective_calibration: its own offset, else its device's calibration
             # covering its recording time, else the offset typed for its device.
@@ -258,6 +258,19 @@ class RecordingQuerySet(models.QuerySet["Recording"]):
             # A collector: others' recordings only once accepted, their own in any state.
             q &= Q(review_state=Recording.Review.ACCEPTED) | Q(collector_id=f.review_owner)
         return self.filter(q)
+
+    def copy_measurements(self) -> int:
+        """Copy the measurements filtered and sorted on (MEASURED_COPIES) from each recording's
+        NoiseAnalysis and AudioFeatures onto it (NULL where it has none); moves updated_at.
+
+        Every write of those two tables calls it for the recordings written, in the same
+        transaction (ingest.services, curation.calibration, the seeder, the admin, the test
+        builders); catalog/tests/test_measured_copies.py checks each path."""
+        copies = {}
+        for field, (model, source) in MEASURED_COPIES.items():
+            rows = model._default_manager.filter(recording_id=OuterRef("pk"))
+            copies[field] = Subquery(rows.values(source)[:1])
+        return self.update(**copies, updated_at=timezone.now())
 
     def for_list(self) -> "RecordingQuerySet":
         """The shape of the catalogue list: one query, only the columns it shows."""
@@ -335,6 +348,15 @@ class Recording(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # Copies of what was measured (MEASURED_COPIES), written by copy_measurements() only: the
+    # catalogue's filters and sorts on a level combined with one on the recording are then
+    # answered by one index on this table ((category, laeq, id), ...) instead of a join of a
+    # million rows. The detail page and the exports read the measurement tables themselves.
+    laeq = models.FloatField(null=True, blank=True, editable=False)
+    lafmax = models.FloatField(null=True, blank=True, editable=False)
+    level_unit = models.CharField(max_length=8, null=True, blank=True, editable=False)
+    clipped_share = models.FloatField(null=True, blank=True, editable=False)
+    duration_s = models.FloatField(null=True, blank=True, editable=False)
 
     objects = RecordingQuerySet.as_manager()
 
@@ -359,6 +381,39 @@ class Recording(models.Model):
             models.Index(fields=["category", "id"], name="recording_category_idx"),
             # The data version the catalogue's cached counts are keyed by: max(updated_at).
             models.Index(fields=["updated_at"], name="recording_updated_idx"),
+            # The catalogue sorted by LAeq / LAFmax / duration (keyset pages on (value, id)) and
+            # the laeq_min/laeq_max and duration filters alone.
+            models.Index(fields=["laeq", "id"], name="recording_laeq_idx"),
+            models.Index(fields=["lafmax", "id"], name="recording_lafmax_idx"),
+            models.Index(fields=["duration_s", "id"], name="recording_duration_idx"),
+            # A category with an LAeq range or sorted by LAeq: WHERE category_id = ? AND laeq
+            # >= ? ORDER BY laeq DESC, id DESC, one range of one index. Partial, as the
+            # catalogue's selections are (accepted unless a reviewer says otherwise): so their
+            # count is read from the index alone.
+            models.Index(
+                fields=["category", "laeq", "id"],
+                name="recording_category_laeq_idx",
+                condition=Q(review_state="accepted"),
+            ),
+            # A region with a unit (region=...&unit=dB SPL) and a bbox: their counts from the
+            # index alone, as above.
+            models.Index(
+                fields=["region", "level_unit", "id"],
+                name="recording_region_unit_idx",
+                condition=Q(review_state="accepted"),
+            ),
+            models.Index(
+                fields=["latitude", "longitude", "id"],
+                name="recording_location_idx",
+                condition=Q(review_state="accepted"),
+            ),
+            # has_audio=yes: the few recordings with a file (most rows are metadata only), in
+            # the catalogue's default order.
+            models.Index(
+                fields=["recorded_at", "id"],
+                name="recording_audio_idx",
+                condition=~Q(audio=""),
+            ),
             # Filter by processing status (the worker's backlog, the status filter).
             models.Index(fields=["status"], name="recording_status_idx"),
             # Newest uploads first (a collector's "my uploads", admin list).
@@ -374,6 +429,19 @@ class Recording(models.Model):
 
     def __str__(self) -> str:
         return self.noise_id
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Not the measurement copies: an instance read before its recording was measured (a
+        # form, the admin, a bulk change) would put the old values back.
+        updating = not (self._state.adding or args or kwargs.get("force_insert"))
+        if updating and kwargs.get("update_fields") is None:
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                f.attname
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in MEASURED_COPIES and f.attname not in deferred
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def effective_calibration_db(self) -> float | None:
@@ -527,3 +595,13 @@ class NoiseAnalysis(models.Model):
 
     def __str__(self) -> str:
         return f"levels of recording {self.pk}"
+
+
+# Recording field -> (the model and field it copies): what the catalogue filters and sorts on.
+MEASURED_COPIES: dict[str, tuple[type[models.Model], str]] = {
+    "laeq": (NoiseAnalysis, "laeq"),
+    "lafmax": (NoiseAnalysis, "lafmax"),
+    "level_unit": (NoiseAnalysis, "unit"),
+    "clipped_share": (NoiseAnalysis, "clipped_share"),
+    "duration_s": (AudioFeatures, "duration_s"),
+}

@@ -24,7 +24,7 @@ class Order(Protocol):
 
     def page(
         self, qs: Any, *, key: str, descending: bool, cursor: str | None, size: int,
-        backward: bool = False,
+        backward: bool = False, few: Any = None,
     ) -> Page: ...  # fmt: skip
 
     def cursor_at(
@@ -97,15 +97,17 @@ def choose_page(
     size: int,
     asked: PageRequest,
     total: int,
+    few: Any = None,
 ) -> Paged:
     """The page `asked` for, of `rows` (the `selection` shaped for the table) in `sort`'s order;
-    FilterError for a cursor that does not fit."""
+    FilterError for a cursor that does not fit. `few`: the selection when it is small (see
+    pagination.keyset_page)."""
     last = max(1, math.ceil(total / size))
     wanted = asked.wanted
 
     def read(cursor: str | None, *, backward: bool = False, n: int = size) -> Page:
         return sort.page(
-            rows, key=key, descending=descending, cursor=cursor, size=n, backward=backward
+            rows, key=key, descending=descending, cursor=cursor, size=n, backward=backward, few=few
         )
 
     number: int | None = None

@@ -27,6 +27,7 @@ from noisebank.catalog.filters import (
 )
 from noisebank.catalog.pager import PageRequest, choose_page, pager_links, query_string
 from noisebank.catalog.pagination import (
+    FEW_ROWS,
     Page,
     encode_cursor,
     group_walk_key_at,
@@ -61,6 +62,7 @@ class Sort:
         cursor: str | None,
         size: int,
         backward: bool = False,
+        few: Any = None,
     ) -> Page:
         if self.walk:
             return group_walk_page(
@@ -79,6 +81,7 @@ class Sort:
             value_types=self.value_types,
             tag=key,
             backward=backward,
+            few=few,
         )
 
     def cursor_at(
@@ -105,11 +108,11 @@ SORTS: dict[str, Sort] = {
     "noise_id": Sort("Noise ID", "noise_id", (str,), unique=True),
     "name": Sort("Name", "name", (str,)),
     "category": Sort("Category", "category", (int,), walk=True),
-    "duration": Sort(
-        "Duration", "features__duration_s", NUMBER, "features__recording_id", nullable=True
-    ),
-    "laeq": Sort("LAeq", "analysis__laeq", NUMBER, "analysis__recording_id", nullable=True),
-    "lafmax": Sort("LAFmax", "analysis__lafmax", NUMBER, "analysis__recording_id", nullable=True),
+    # The measurements by the recording's copies of them (Recording.copy_measurements): with a
+    # category, one range of (category, laeq, id).
+    "duration": Sort("Duration", "duration_s", NUMBER, nullable=True),
+    "laeq": Sort("LAeq", "laeq", NUMBER, nullable=True),
+    "lafmax": Sort("LAFmax", "lafmax", NUMBER, nullable=True),
 }
 DEFAULT_SORT = "-recorded_at"
 
@@ -225,13 +228,12 @@ def filter_choices(request: HttpRequest) -> dict[str, dict[str, Any]]:
     return built
 
 
-# The page's own query reads the recording and its two measurement tables only: the taxonomy
-# names come from the selects' options, already loaded. (Joining the four name tables as well
-# cost more to plan than to run.)
+# The page's own query reads the recording table only: the measurements from its copies of
+# them (Recording.copy_measurements), the taxonomy names from the selects' options, already
+# loaded. (Joining the four name tables as well cost more to plan than to run.)
 LIST_FIELDS = (
     "noise_id", "name", "recorded_at", "status", "review_state", "category", "sound_class",
-    "region", "community", "features__duration_s", "analysis__laeq", "analysis__lafmax",
-    "analysis__unit",
+    "region", "community", "duration_s", "laeq", "lafmax", "level_unit",
 )  # fmt: skip
 DETAIL_PREFIX = "/recordings/"
 
@@ -248,8 +250,6 @@ def _id_parts(noise_id: str) -> tuple[str, str]:
 
 
 def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any]:
-    features = getattr(r, "features", None)
-    analysis = getattr(r, "analysis", None)
     return {
         "noise_id": r.noise_id,
         # NSE-<collector>- | <time>-<hex>: a line may break there (a hyphen before digits is
@@ -264,10 +264,10 @@ def table_row(r: m.Recording, names: dict[str, dict[int, str]]) -> dict[str, Any
         "recorded": r.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M").split()
         if r.recorded_at
         else ["unknown"],
-        "duration": _number(features.duration_s if features else None),
-        "laeq": _number(analysis.laeq if analysis else None),
-        "lafmax": _number(analysis.lafmax if analysis else None),
-        "unit": analysis.unit if analysis else "",
+        "duration": _number(r.duration_s),
+        "laeq": _number(r.laeq),
+        "lafmax": _number(r.lafmax),
+        "unit": r.level_unit or "",
         "status": r.status,
         "status_label": r.get_status_display(),
         "review": r.review_state,
@@ -320,11 +320,12 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     paged = None
     if filters is not None and not errors:
         selection = m.Recording.objects.matching(filters)
+        total = cached_count(filters, selection)
         try:
-            rows = selection.select_related("features", "analysis").only(*LIST_FIELDS)
             paged = choose_page(
-                sort, selection, rows, key=sort_key, descending=descending, size=size,
-                asked=asked, total=cached_count(filters, selection),
+                sort, selection, selection.only(*LIST_FIELDS), key=sort_key,
+                descending=descending, size=size, asked=asked, total=total,
+                few=selection if total <= FEW_ROWS else None,
             )  # fmt: skip
         except FilterError as e:
             errors += e.errors

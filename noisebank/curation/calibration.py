@@ -94,4 +94,7 @@ def levels_recalibrate(shifts: Mapping[int, tuple[float | None, float | None]]) 
         a.unit = NoiseAnalysis.Unit.DB_SPL if new is not None else NoiseAnalysis.Unit.DBFS
         a.save()
         done += 1
+    ids = list(shifts)
+    for start in range(0, len(ids), 500):
+        Recording.objects.filter(pk__in=ids[start : start + 500]).copy_measurements()
     return done

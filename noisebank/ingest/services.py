@@ -351,6 +351,7 @@ def _save_measurements(recording_id: int, measured: dict[str, Any]) -> str:
         NoiseAnalysis.objects.update_or_create(
             recording_id=recording_id, defaults=measured["levels"]
         )
+        Recording.objects.filter(pk=recording_id).copy_measurements()
         Recording.objects.filter(pk=recording_id).update(
             status=Recording.Status.READY, error="", updated_at=timezone.now()
         )
@@ -366,6 +367,7 @@ def _fail(recording_id: int, reason: str) -> None:
             # Levels of an earlier run would contradict the failed status.
             AudioFeatures.objects.filter(recording_id=recording_id).delete()
             NoiseAnalysis.objects.filter(recording_id=recording_id).delete()
+            Recording.objects.filter(pk=recording_id).copy_measurements()
 
 
 @dataclass
