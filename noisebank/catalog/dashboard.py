@@ -1,8 +1,9 @@
 """The dashboard: the catalogue a user sees, in figures, charts and recent work.
 
 Every figure comes from catalog.stats.selection_stats of the catalogue's own filter (as the
-user's access parses it), and every bar links to the catalogue filtered to what it shows, so a
-bar's count is the count of the page it opens.
+user's access parses it; cached per filter and data version, as the API's stats are), and every
+bar links to the catalogue filtered to what it shows, so a bar's count is the count of the page
+it opens.
 """
 
 import calendar
@@ -16,8 +17,8 @@ from django.urls import reverse
 
 from noisebank.accounts.roles import action_required, is_admin, may, review_access
 from noisebank.catalog import models as m
+from noisebank.catalog.counts import cached_stats
 from noisebank.catalog.filters import FilterError, RecordingFilter, parse_filters
-from noisebank.catalog.stats import selection_stats
 from noisebank.exports.api import visible_jobs
 from noisebank.lib.charts import Bar, bar_chart
 
@@ -99,7 +100,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     except FilterError as e:
         return render(request, "catalog/dashboard.html", {"errors": e.messages}, status=400)
     base = filters.query_items()
-    stats = selection_stats(filters)
+    stats = cached_stats(filters)
     by = stats["by"]
     statuses = {g["name"]: g["count"] for g in by["status"]}
     failed = (
