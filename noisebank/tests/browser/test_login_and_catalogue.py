@@ -47,7 +47,7 @@ def test_the_catalogue_lists_the_newest_recordings(
     newest = [r[0] for r in live_app.sql(
         "SELECT noise_id FROM catalog_recording ORDER BY recorded_at DESC, id DESC LIMIT 50"
     )]  # fmt: skip
-    rows = page.locator("main table tbody tr").all_inner_texts()
+    rows = page.locator("#recordings tbody tr").all_inner_texts()
     assert len(rows) == 50
     assert all(noise_id in row for noise_id, row in zip(newest, rows, strict=True))
     assert f"{RECORDINGS:,}" in page.locator("main").inner_text()
