@@ -278,5 +278,9 @@ class SelectionStats(Schema):
         "without any left out."
     )
     recorded_unknown: int = Field(description="Matching recordings with no recording time.")
+    clipped: int = Field(
+        description="Matching recordings flagged clipped: more than 0.1 % of their samples at or "
+        "within 0.01 dB of full scale (the clipped=yes filter)."
+    )
     audio_files: int = Field(description="Matching recordings with a stored audio file.")
     audio_bytes: int = Field(description="Their total size (bytes; unknown sizes left out).")

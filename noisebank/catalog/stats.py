@@ -41,6 +41,7 @@ from noisebank.catalog.models import (
     Recording,
     RecordingQuerySet,
 )
+from noisebank.lib import checks
 
 PERCENTILES = {"p10": 0.10, "median": 0.50, "p90": 0.90}
 # Breakdown -> (the Recording field grouped by, the field naming a group, or None: the value).
@@ -79,6 +80,7 @@ def selection_stats(filters: RecordingFilter) -> dict[str, Any]:
         "duration_histogram": _duration_histogram(selection),
         "recorded_by_month": months,
         "recorded_unknown": unknown,
+        "clipped": selection.filter(clipped_share__gt=checks.CLIPPED_SHARE_LIMIT).count(),
         **audio_totals(selection),
     }
 

@@ -16,6 +16,7 @@ from django.http import QueryDict
 from noisebank.catalog import models as m
 from noisebank.catalog.filters import parse_filters
 from noisebank.catalog.stats import DURATION_EDGES, selection_stats
+from noisebank.lib import checks
 from noisebank.testing import make_awkward_recordings, make_recording
 
 FILTERS = [
@@ -31,6 +32,7 @@ FILTERS = [
     "collector=bob",
     "time_of_day=Evening&dataset_type=Mixed",
     "recorded_from=2026-01-01",
+    "clipped=yes",
     "q=nothing+matches+this",
 ]
 
@@ -54,6 +56,8 @@ def catalogue(alice: User, bob: User) -> None:
                 "lafmax": 70.0 + 4.1 * i,
                 "la90": None if i == 5 else 50.0 + 1.3 * i,
                 "unit": m.NoiseAnalysis.Unit.DB_SPL,
+                # Flagged clipped above 0.1 %: one row at the limit (not), two above.
+                "clipped_share": [0.0, 0.001, 0.0011, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0][i],
             },
             features={"duration_s": [0.0, 1.0, 4.9, 30.0, 59.5, 600.0, 3599.0, 86400.0, 2e5][i]},
             audio=f"audio/x{i}.wav" if i % 4 == 0 else "",
@@ -157,6 +161,11 @@ def direct(query: str) -> dict[str, Any]:
         ],
         "recorded_by_month": [{"month": k, "count": n} for k, n in sorted(months.items())],
         "recorded_unknown": sum(1 for r in rows if r.recorded_at is None),
+        "clipped": sum(
+            1
+            for r in rows
+            if (a := analysis(r)) and (a.clipped_share or 0) > checks.CLIPPED_SHARE_LIMIT
+        ),
         "audio_files": len(with_audio),
         "audio_bytes": sum(r.size_bytes or 0 for r in with_audio),
     }
@@ -196,6 +205,7 @@ def test_the_matrix_covers_empty_single_and_mixed_selections(catalogue: None) ->
     assert both["duration_histogram"][-1] == {"low": 86400.0, "high": None, "count": 2}
     assert {"Bob Mensah", "alice"} <= {g["name"] for g in both["by"]["collector"]}
     assert all(both[level]["dB SPL"]["n"] for level in ("laeq", "lafmax", "la90"))
+    assert both["clipped"] == 2
 
 
 def test_percentiles_interpolate_between_ranks(alice: User) -> None:
@@ -209,13 +219,13 @@ def test_percentiles_interpolate_between_ranks(alice: User) -> None:
 def test_stats_cost_a_fixed_number_of_queries_whatever_the_size(
     catalogue: None, django_assert_num_queries: Any
 ) -> None:
-    # count, audio, 9 breakdowns, the LAeq and duration histograms, the months, then an
+    # count, clipped, audio, 9 breakdowns, the LAeq and duration histograms, the months, then an
     # aggregate and (SQLite) 3 percentiles each for LAeq, LAFmax and LA90 of 2 units and for
     # duration; PostgreSQL reads the percentiles with the aggregate
     postgres = connection.vendor == "postgresql"
-    with django_assert_num_queries(14 + (1 if postgres else 4) * (3 * 2 + 1)):
+    with django_assert_num_queries(15 + (1 if postgres else 4) * (3 * 2 + 1)):
         selection_stats(parse_filters(QueryDict("")))
     ambience = parse_filters(QueryDict("category=Ambience"))  # the name is resolved here
     # SQLite: all of them dB SPL, no dBFS percentiles to read
-    with django_assert_num_queries(21 if postgres else 42 - 3 * 3):
+    with django_assert_num_queries(22 if postgres else 43 - 3 * 3):
         selection_stats(ambience)
